@@ -1,0 +1,1 @@
+"""vaelite: variational autoencoders from scratch."""
