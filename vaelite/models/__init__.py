@@ -1,0 +1,5 @@
+"""Models with a ``loss_and_grads`` method that ``vaelite.fit`` can train."""
+from .autoencoder import Autoencoder
+from .vae import VAE
+
+MODELS = {"Autoencoder": Autoencoder, "VAE": VAE}

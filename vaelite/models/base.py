@@ -1,0 +1,87 @@
+"""What every model shares: parameters, input checks, decoding, reconstructing, config."""
+import numpy as np
+
+from ..layers import MLP
+from ..likelihoods import make_likelihood
+
+
+class Model:
+    """Base of the models. A subclass builds ``self.encoder``, ``self.decoder`` (MLPs) and
+    ``self.likelihood``, and defines ``encode``, ``loss`` and ``loss_and_grads``.
+
+    ``loss(x, rng) -> dict`` and ``loss_and_grads(x, rng) -> dict`` return the same numbers
+    (``loss`` plus the model's named parts); ``loss_and_grads`` also fills every gradient.
+    """
+
+    uses_labels = False
+
+    def __init__(self, input_dim, hidden, latent_dim, encoder_outputs, likelihood, activation,
+                 variance, sigma, seed, dtype):
+        hidden = [int(h) for h in hidden]
+        self.input_dim, self.hidden, self.latent_dim = int(input_dim), hidden, int(latent_dim)
+        self.activation, self.seed, self.dtype = activation, seed, np.dtype(dtype)
+        rng = np.random.default_rng(seed)
+        self.encoder = MLP([input_dim, *hidden, encoder_outputs], rng, activation, dtype=dtype)
+        self.decoder = MLP([latent_dim, *hidden[::-1], input_dim], rng, activation, dtype=dtype)
+        self.likelihood = make_likelihood(likelihood, input_dim, variance, sigma, dtype)
+
+    def parameters(self):
+        """All (name, param, grad) triples of the encoder, decoder and likelihood."""
+        return (self.encoder.parameters("encoder.") + self.decoder.parameters("decoder.")
+                + self.likelihood.parameters("likelihood."))
+
+    def n_parameters(self):
+        return sum(p.size for _, p, _ in self.parameters())
+
+    def config(self):
+        """Everything needed to rebuild the model (JSON-serialisable)."""
+        like = self.likelihood.config()
+        return {"model": type(self).__name__, "input_dim": self.input_dim,
+                "hidden": self.hidden, "latent_dim": self.latent_dim,
+                "activation": self.activation, "likelihood": like["likelihood"],
+                "variance": like.get("variance", "fixed"), "sigma": like.get("sigma", 1.0),
+                "seed": self.seed, "dtype": self.dtype.name}
+
+    def check_input(self, x, name="x"):
+        """Return x as a (batch, input_dim) array of the model's dtype, or raise a clear error."""
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"{name} must be a numpy array, got {type(x).__name__}")
+        if not np.issubdtype(x.dtype, np.floating):
+            raise TypeError(f"{name} must hold floats in [0, 1], got dtype {x.dtype} "
+                            "(divide uint8 pixels by 255)")
+        if x.ndim != 2 or x.shape[1] != self.input_dim or x.shape[0] == 0:
+            raise ValueError(f"{name} must have shape (batch, {self.input_dim}), got {x.shape}")
+        lo, hi = x.min(), x.max()  # NaN propagates through min and max
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ValueError(f"{name} contains NaN or Inf values")
+        if self.likelihood.needs_unit_interval and (lo < 0 or hi > 1):
+            raise ValueError(f"{name} has values in [{lo:.3g}, {hi:.3g}], but a Bernoulli "
+                             "decoder needs pixels in [0, 1]")
+        return x.astype(self.dtype, copy=False)
+
+    def check_latent(self, z):
+        z = np.asarray(z)
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"z must have shape (batch, {self.latent_dim}), got {z.shape}")
+        if not np.all(np.isfinite(z)):
+            raise ValueError("z contains NaN or Inf values")
+        return z.astype(self.dtype, copy=False)
+
+    def decode(self, z):
+        """Mean image E[x | z]: (batch, input_dim) for z: (batch, latent_dim)."""
+        return self.likelihood.mean(self.decoder.forward(self.check_latent(z)))
+
+    def reconstruct(self, x):
+        """Decode the code of x (the mean code for a VAE): (batch, input_dim)."""
+        return self.decode(self.code(x))
+
+    def interpolate(self, x1, x2, steps=10):
+        """Decode ``steps`` codes on the straight line between the codes of two images.
+
+        x1, x2: (input_dim,) or (1, input_dim). Returns (steps, input_dim).
+        """
+        if int(steps) != steps or steps < 2:
+            raise ValueError(f"steps must be an integer >= 2, got {steps}")
+        c1, c2 = (self.code(np.reshape(x, (1, -1))) for x in (x1, x2))
+        t = np.linspace(0, 1, int(steps), dtype=self.dtype)[:, None]
+        return self.decode((1 - t) * c1 + t * c2)

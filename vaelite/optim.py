@@ -1,0 +1,62 @@
+"""Optimizers: update parameters in place from the gradients the backward pass wrote.
+
+    opt = Adam(model.parameters(), lr=1e-3)
+    model.loss_and_grads(x, rng)   # fills the grads
+    opt.step()                     # param -= update(grad)
+"""
+import numpy as np
+
+from .kernels.adam import adam_update
+
+
+class Optimizer:
+    """Holds (name, param, grad) triples; ``step()`` updates every param in place."""
+
+    def __init__(self, parameters, lr):
+        self.parameters = list(parameters)
+        if not self.parameters:
+            raise ValueError("the optimizer got no parameters")
+        if not lr > 0:
+            raise ValueError(f"the learning rate must be positive, got {lr}")
+        self.lr = lr
+        self.t = 0  # number of steps taken
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with momentum: v = momentum v + g; p -= lr v."""
+
+    def __init__(self, parameters, lr=0.01, momentum=0.0):
+        super().__init__(parameters, lr)
+        if not 0 <= momentum < 1:
+            raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
+        self.momentum = momentum
+        self.velocity = [np.zeros_like(p) for _, p, _ in self.parameters]
+
+    def step(self):
+        self.t += 1
+        for (_, p, g), v in zip(self.parameters, self.velocity):
+            v *= self.momentum
+            v += g
+            p -= self.lr * v
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015) with bias correction.
+
+    m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
+    p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+    """
+
+    def __init__(self, parameters, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        super().__init__(parameters, lr)
+        if not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"Adam betas must lie in [0, 1), got {betas}")
+        self.beta1, self.beta2 = betas
+        self.eps = eps
+        self.m = [np.zeros_like(p) for _, p, _ in self.parameters]
+        self.v = [np.zeros_like(p) for _, p, _ in self.parameters]
+
+    def step(self):
+        self.t += 1
+        for (_, p, g), m, v in zip(self.parameters, self.m, self.v):
+            adam_update(p, g, m, v, self.lr, self.beta1, self.beta2, self.eps, self.t)
