@@ -71,11 +71,14 @@ def kl_normal(mu, logvar):
     Per example: 0.5 * sum_j (mu_j^2 + exp(logvar_j) - 1 - logvar_j).
     Returns (value, dmu, dlogvar) with dmu = mu / batch and
     dlogvar = 0.5 * (exp(logvar) - 1) / batch.
+
+    ``exp(logvar) - 1`` is computed as ``expm1(logvar)``: for logvar near 0 the plain form
+    cancels and rounds to a slightly negative KL; expm1(l) >= l holds in floating point.
     """
     batch = mu.shape[0]
-    var = np.exp(logvar)
-    value = 0.5 * np.sum(mu**2 + var - 1 - logvar) / batch
-    return value, mu / batch, 0.5 * (var - 1) / batch
+    var_m1 = np.expm1(logvar)  # exp(logvar) - 1, accurate near logvar = 0
+    value = 0.5 * np.sum(mu**2 + (var_m1 - logvar)) / batch
+    return value, mu / batch, 0.5 * var_m1 / batch
 
 
 def normal_log_prob(z, mu, logvar):
