@@ -1,6 +1,7 @@
 """What every model shares: parameters, input checks, decoding, reconstructing, config."""
 import numpy as np
 
+from ..data import check_images
 from ..layers import MLP
 from ..likelihoods import make_likelihood
 
@@ -43,20 +44,10 @@ class Model:
                 "seed": self.seed, "dtype": self.dtype.name}
 
     def check_input(self, x, name="x"):
-        """Return x as a (batch, input_dim) array of the model's dtype, or raise a clear error."""
-        if not isinstance(x, np.ndarray):
-            raise TypeError(f"{name} must be a numpy array, got {type(x).__name__}")
-        if not np.issubdtype(x.dtype, np.floating):
-            raise TypeError(f"{name} must hold floats in [0, 1], got dtype {x.dtype} "
-                            "(divide uint8 pixels by 255)")
-        if x.ndim != 2 or x.shape[1] != self.input_dim or x.shape[0] == 0:
-            raise ValueError(f"{name} must have shape (batch, {self.input_dim}), got {x.shape}")
-        lo, hi = x.min(), x.max()  # NaN propagates through min and max
-        if not (np.isfinite(lo) and np.isfinite(hi)):
-            raise ValueError(f"{name} contains NaN or Inf values")
-        if self.likelihood.needs_unit_interval and (lo < 0 or hi > 1):
-            raise ValueError(f"{name} has values in [{lo:.3g}, {hi:.3g}], but a Bernoulli "
-                             "decoder needs pixels in [0, 1]")
+        """Return x as a (batch, input_dim) array of the model's dtype, or raise a clear error
+        (pixels must lie in [0, 1] for a Bernoulli decoder)."""
+        check_images(x, name, unit_interval=self.likelihood.needs_unit_interval,
+                     n_features=self.input_dim)
         return x.astype(self.dtype, copy=False)
 
     def check_latent(self, z):
