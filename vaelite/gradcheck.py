@@ -12,18 +12,23 @@ def numerical_gradient(f, p, h=1e-6, indices=None):
     """Finite-difference gradient of the scalar f() with respect to the array p (changed in
     place, then restored). ``indices``: flat positions to check (default: all).
     Returns an array like p (zeros where not checked)."""
+    if not isinstance(p, np.ndarray):
+        # a NumPy scalar or a Python float cannot be nudged in place: f() would never see it
+        raise TypeError(f"finite differences need a numpy array to change in place, "
+                        f"got {type(p).__name__}")
     if p.dtype != np.float64:
         raise TypeError(f"finite differences need float64 parameters, got {p.dtype}")
-    grad = np.zeros_like(p)
-    flat, gflat = p.reshape(-1), grad.reshape(-1)
+    grad = np.zeros(p.shape, dtype=p.dtype)
     for i in range(p.size) if indices is None else indices:
-        old = flat[i]
-        flat[i] = old + h
+        # index p itself (not p.reshape(-1), which is a copy when p is a non-contiguous view)
+        j = np.unravel_index(i, p.shape)
+        old = p[j]
+        p[j] = old + h
         f_plus = f()
-        flat[i] = old - h
+        p[j] = old - h
         f_minus = f()
-        flat[i] = old
-        gflat[i] = (f_plus - f_minus) / (2 * h)
+        p[j] = old
+        grad[j] = (f_plus - f_minus) / (2 * h)
     return grad
 
 
