@@ -44,14 +44,19 @@ class VAE(Model):
         """n images decoded from z ~ N(0, I): the mean image, or a random one: (n, input_dim)."""
         if int(n) != n or n < 1:
             raise ValueError(f"n must be a positive integer, got {n}")
+        if rng is None:
+            raise ValueError("pass rng=np.random.default_rng(seed) to sample")
         z = rng.standard_normal((int(n), self.latent_dim)).astype(self.dtype)
         out = self.decoder.forward(z)
         return self.likelihood.mean(out) if mean else self.likelihood.sample(out, rng)
 
     def _noise(self, shape, rng, eps):
         if eps is not None:
+            eps = np.asarray(eps)
             if eps.shape != shape:
                 raise ValueError(f"eps must have shape {shape}, got {eps.shape}")
+            if not np.all(np.isfinite(eps)):
+                raise ValueError("eps contains NaN or Inf values")
             return eps.astype(self.dtype, copy=False)
         if rng is None:
             raise ValueError("pass rng=np.random.default_rng(seed) (or a fixed eps)")
