@@ -3,5 +3,7 @@ from .backend import get_backend, set_backend, use_backend
 from .layers import MLP, LeakyReLU, Linear, ReLU, Sigmoid, Softplus, Tanh
 from .models import VAE, Autoencoder
 from .optim import SGD, Adam
+from .train import History, TrainingDiverged, fit
+from . import evaluate, io
 
 __version__ = "0.1.0"

@@ -1,0 +1,139 @@
+"""How good is a trained model? ELBO, importance-weighted log-likelihood, active units.
+
+    elbo(model, x, rng)                  mean negative ELBO and its parts on held-out data
+    log_likelihood(model, x, k, rng=rng) importance-weighted estimate of log p(x) (Burda et al.)
+    nll(model, x, k, rng=rng)            the same, negated: the number papers report (nats)
+    active_units(model, x)               how many latent dimensions the encoder uses
+
+Every number is in nats per image, averaged over the examples (the library's loss convention).
+``rng`` is a ``numpy.random.Generator`` or an integer seed.
+"""
+import numpy as np
+
+from .functional import logsumexp
+from .losses import normal_log_prob
+
+
+def _generator(rng):
+    if rng is None:
+        raise ValueError("pass rng=np.random.default_rng(seed) (or an integer seed)")
+    return np.random.default_rng(rng)  # a Generator passes through unchanged
+
+
+def _check_batch_size(batch_size):
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+    return int(batch_size)
+
+
+def _batches(n, batch_size):
+    """Slices that cover range(n) in order, batch_size at a time."""
+    return [slice(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
+
+
+def with_nelbo(parts):
+    """Add "nelbo", the negative ELBO recon + kl, to a loss dict that reports both parts.
+
+    For beta = 1 it equals "loss"; for a beta-VAE "loss" is recon + beta * kl, which is not a
+    bound on log p(x), while "nelbo" still is. A dict without "kl" is returned unchanged.
+    """
+    if "recon" in parts and "kl" in parts:
+        return {**parts, "nelbo": parts["recon"] + parts["kl"]}
+    return dict(parts)
+
+
+def elbo(model, x, rng, *, batch_size=500, labels=None):
+    """Mean negative ELBO and its parts on ``x: (n, 784)``, in batches.
+
+    Returns the model's loss dict averaged over all n examples (each batch weighted by its size),
+    e.g. {"loss", "recon", "kl", "nelbo"} for a VAE ("nelbo" = recon + kl, see ``with_nelbo``).
+    Each image gets one sample z ~ q(z|x), drawn with ``rng``: fix the seed to compare models.
+    """
+    rng, batch_size = _generator(rng), _check_batch_size(batch_size)
+    totals = {}
+    for s in _batches(len(x), batch_size):
+        kwargs = {"labels": labels[s]} if labels is not None else {}
+        parts = model.loss(x[s], rng, **kwargs)
+        for key, value in parts.items():
+            totals[key] = totals.get(key, 0.0) + value * (s.stop - s.start)
+    return with_nelbo({key: total / len(x) for key, total in totals.items()})
+
+
+def _encode_gaussian(model, x):
+    """(mu, logvar) of q(z|x), or a clear error for a model without a Gaussian encoder."""
+    code = model.encode(x)
+    if not (isinstance(code, tuple) and len(code) == 2):
+        raise TypeError(f"{type(model).__name__} has no q(z|x): importance sampling needs a "
+                        "model whose encode(x) returns (mu, logvar), such as a VAE")
+    return code
+
+
+def log_likelihood(model, x, k=1000, *, rng, batch_size=100, sample_chunk=None,
+                   per_example=False):
+    """Importance-weighted estimate of log p(x) (Burda, Grosse & Salakhutdinov, 2015).
+
+        log p(x) >= L_k = E[ log (1/k) sum_i p(x, z_i) / q(z_i|x) ],   z_i ~ q(z|x)
+
+    L_1 is the ELBO, and L_k grows with k towards log p(x). Each weight is
+    log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x), and the average of the w_i is taken in
+    log space with log-sum-exp, so nothing overflows.
+
+    Memory: the decoder sees ``batch_size * sample_chunk`` latent codes at once (by default about
+    10,000, some 100 MB for a 400-unit decoder); the k samples are drawn a chunk at a time and
+    merged with a running log-sum-exp, so k = 5000 costs time, not memory.
+
+    x: (n, 784). Returns the mean of log p(x) over the n examples (a negative number, in nats),
+    or ``(mean, per_example_values)`` with ``per_example=True``.
+    """
+    rng, batch_size = _generator(rng), _check_batch_size(batch_size)
+    if int(k) != k or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k}")
+    k = int(k)
+    chunk = max(1, 10_000 // batch_size) if sample_chunk is None else int(sample_chunk)
+    if chunk < 1:
+        raise ValueError(f"sample_chunk must be a positive integer, got {sample_chunk}")
+    x = model.check_input(x) if hasattr(model, "check_input") else x
+    values = np.empty(len(x))
+    for s in _batches(len(x), batch_size):
+        xb = x[s]
+        mu, logvar = _encode_gaussian(model, xb)
+        log_sum_w = np.full(len(xb), -np.inf)  # running log sum_i w_i, per example
+        for start in range(0, k, chunk):
+            n_samples = min(chunk, k - start)
+            eps = rng.standard_normal((n_samples, *mu.shape), dtype=mu.dtype)
+            z = mu + np.exp(0.5 * logvar) * eps  # (samples, batch, latent)
+            out = model.decoder.forward(z.reshape(-1, z.shape[-1]))  # (samples * batch, 784)
+            log_px_z = model.likelihood.log_prob(out, np.tile(xb, (n_samples, 1)))
+            log_w = (log_px_z.reshape(n_samples, -1)
+                     + normal_log_prob(z, 0.0, 0.0)  # log p(z), the N(0, I) prior
+                     - normal_log_prob(z, mu, logvar))  # log q(z|x)
+            log_sum_w = np.logaddexp(log_sum_w, logsumexp(log_w.astype(np.float64), axis=0))
+        values[s] = log_sum_w - np.log(k)
+    mean = float(values.mean())
+    return (mean, values) if per_example else mean
+
+
+def nll(model, x, k=1000, *, rng, batch_size=100, sample_chunk=None):
+    """Importance-weighted negative log-likelihood -log p(x), mean over x (nats, positive).
+
+    The number reported as "NLL" in VAE papers; see ``log_likelihood``.
+    """
+    return -log_likelihood(model, x, k, rng=rng, batch_size=batch_size,
+                           sample_chunk=sample_chunk)
+
+
+def latent_activity(model, x, *, batch_size=500):
+    """Cov_x(E_q[z_j | x]) for every latent dimension j: (latent_dim,).
+
+    A dimension whose posterior mean does not change from image to image carries no
+    information about x: the decoder ignores it (posterior collapse).
+    """
+    batch_size = _check_batch_size(batch_size)
+    mu = np.concatenate([_encode_gaussian(model, x[s])[0] for s in _batches(len(x), batch_size)])
+    return mu.astype(np.float64).var(axis=0)
+
+
+def active_units(model, x, threshold=0.01, *, batch_size=500):
+    """Number of active latent units (Burda et al., 2015): dimensions j with
+    Cov_x(E_q[z_j | x]) > threshold. x: (n, 784) held-out images."""
+    return int(np.sum(latent_activity(model, x, batch_size=batch_size) > threshold))

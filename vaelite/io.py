@@ -1,0 +1,125 @@
+"""Save and load models as ``.npz`` checkpoints: plain arrays and JSON, never pickle.
+
+    vaelite.io.save(model, "runs/vae/model.npz")
+    model = vaelite.io.load("runs/vae/model.npz")
+
+A checkpoint is a NumPy ``.npz`` archive (a zip of ``.npy`` files) holding
+- ``param/<name>`` for every parameter of ``model.parameters()``, e.g. ``param/encoder.0.W``;
+- ``config``: ``model.config()`` as a JSON string (the model class, its sizes, beta, ...);
+- ``metadata``: an optional JSON string (how the model was trained, say);
+- ``format``: the version of this layout, ``FORMAT_VERSION``.
+
+Loading rebuilds the model from its config with ``vaelite.models.MODELS`` and copies the
+weights in, after checking that the names, shapes and dtypes match exactly. It never unpickles,
+so a checkpoint cannot run code.
+"""
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+FORMAT_VERSION = 1
+PARAM_PREFIX = "param/"
+
+
+def save(model, path, metadata=None):
+    """Write ``model`` (its config and every parameter) to ``path``, exactly that file name.
+
+    metadata: an optional JSON-serialisable dict stored alongside (read it with
+    ``load_metadata``). The file is written to a temporary name first, then renamed, so an
+    interrupted save never leaves a half-written checkpoint under ``path``.
+    """
+    path = Path(path)
+    arrays = {PARAM_PREFIX + name: param for name, param, _ in model.parameters()}
+    arrays["config"] = np.array(json.dumps(model.config()))
+    arrays["metadata"] = np.array(json.dumps(metadata if metadata is not None else {}))
+    arrays["format"] = np.array(FORMAT_VERSION)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _read(path):
+    """Every array of the checkpoint, read eagerly, or a ValueError naming the path."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single array, not an .npz archive")
+        with archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{path} is not a readable vaelite checkpoint (truncated or corrupt "
+                         f"file?): {err}") from None
+    if "format" not in arrays or "config" not in arrays:
+        raise ValueError(f"{path} is not a vaelite checkpoint: it has no 'format' or 'config' "
+                         "entry")
+    version = arrays["format"]
+    if version.shape != () or version.dtype.kind not in "iu" or int(version) != FORMAT_VERSION:
+        raise ValueError(f"{path} has checkpoint format version {version}, but this vaelite "
+                         f"reads version {FORMAT_VERSION}")
+    return arrays
+
+
+def _json(arrays, key, path):
+    try:
+        value = json.loads(str(arrays[key][()]))
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{path}: the {key!r} entry is not valid JSON: {err}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{path}: the {key!r} entry must be a JSON object")
+    return value
+
+
+def load_metadata(path):
+    """The metadata dict stored by ``save(..., metadata=...)`` ({} if none)."""
+    arrays = _read(path)
+    return _json(arrays, "metadata", path) if "metadata" in arrays else {}
+
+
+def load(path):
+    """Rebuild the model saved at ``path`` and return it, with bit-identical parameters.
+
+    Raises FileNotFoundError for a missing file and ValueError, naming the path and the
+    problem, for a truncated or corrupt file, another format version, an unknown model, or
+    parameters whose names, shapes or dtypes differ from the rebuilt model's.
+    """
+    from .models import MODELS
+
+    arrays = _read(path)
+    config = _json(arrays, "config", path)
+    name = config.pop("model", None)
+    if name not in MODELS:
+        raise ValueError(f"{path}: unknown model {name!r}; known: {', '.join(MODELS)}")
+    try:
+        model = MODELS[name](**config)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{path}: cannot rebuild {name} from its config {config}: {err}") \
+            from None
+
+    saved = {key[len(PARAM_PREFIX):]: a for key, a in arrays.items()
+             if key.startswith(PARAM_PREFIX)}
+    params = {pname: p for pname, p, _ in model.parameters()}
+    missing, unexpected = params.keys() - saved.keys(), saved.keys() - params.keys()
+    if missing or unexpected:
+        raise ValueError(f"{path}: parameters do not match the {name} config: "
+                         f"missing {sorted(missing)}, unexpected {sorted(unexpected)}")
+    for pname, p in params.items():
+        if saved[pname].shape != p.shape or saved[pname].dtype != p.dtype:
+            raise ValueError(f"{path}: parameter {pname} has shape {saved[pname].shape} and "
+                             f"dtype {saved[pname].dtype}, the model expects {p.shape} {p.dtype}")
+    for pname, p in params.items():
+        p[...] = saved[pname]  # in place: the grads and any optimizer keep their arrays
+    return model

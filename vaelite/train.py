@@ -1,0 +1,188 @@
+"""The training loop: ``fit(model, data, epochs)`` trains any vaelite model with minibatches.
+
+    from vaelite import VAE, fit
+    from vaelite.data import load_mnist
+    mnist = load_mnist()
+    model = VAE(hidden=(400,), latent_dim=20)
+    history = fit(model, mnist.x_train, epochs=10, test_data=mnist.x_test)
+    history.train["loss"], history.test["loss"]     # negative ELBO per epoch, nats per image
+
+One step of the loop is the whole story of the book: take a minibatch, binarize it, run
+``model.loss_and_grads`` (forward and hand-written backward pass), let the optimizer update
+the parameters. Everything else here is bookkeeping: shuffling, averaging, checking.
+"""
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import evaluate
+from .data import binarize as sample_binary, binarize_static, check_images
+from .optim import Adam
+
+BINARIZE = ("dynamic", "static", None)
+TRAIN_BINARIZE_SEED = 0  # static binarization of the training set: the same binary digits every run
+TEST_BINARIZE_SEED = 1  # the test set is binarized once, so every epoch and run sees the same digits
+TEST_NOISE_SEED = 2  # the test ELBO draws its z with this seed, the same at every evaluation
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or infinite during training."""
+
+
+@dataclass
+class History:
+    """What happened during ``fit``, one entry per epoch.
+
+    epoch:      [1, 2, ...] the epochs trained
+    train:      {"loss": [...], "recon": [...], "kl": [...], "nelbo": [...]} means over each
+                epoch's minibatches (weighted by batch size), nats per image
+    test_epoch: the epochs at which the test set was evaluated (every ``eval_every`` epochs)
+    test:       the same keys on the whole test set, one value per entry of ``test_epoch``
+    seconds:    wall-clock time of each epoch (training and evaluation)
+    """
+
+    epoch: list = field(default_factory=list)
+    train: dict = field(default_factory=dict)
+    test_epoch: list = field(default_factory=list)
+    test: dict = field(default_factory=dict)
+    seconds: list = field(default_factory=list)
+
+    def as_dict(self):
+        """A flat, JSON-ready dict: {"epoch", "train_loss", "train_kl", ..., "test_epoch",
+        "test_loss", ..., "seconds"}, each a list of numbers."""
+        flat = {"epoch": list(self.epoch)}
+        flat.update({f"train_{key}": list(values) for key, values in self.train.items()})
+        flat["test_epoch"] = list(self.test_epoch)
+        flat.update({f"test_{key}": list(values) for key, values in self.test.items()})
+        flat["seconds"] = list(self.seconds)
+        return flat
+
+    @staticmethod
+    def _append(record, parts):
+        for key, value in parts.items():
+            record.setdefault(key, []).append(float(value))
+
+
+def prepare_test_images(x, binarize):
+    """The test images as ``fit`` scores them: binarized once, with ``TEST_BINARIZE_SEED``,
+    unless ``binarize`` is None. Use it to evaluate a trained model on the same digits."""
+    if binarize is None:
+        return x
+    return binarize_static(x, TEST_BINARIZE_SEED, name="test_data")
+
+
+def _split(data, name):
+    """An images array, or an (images, labels) pair -> (images, labels or None)."""
+    if isinstance(data, tuple):
+        if len(data) != 2:
+            raise ValueError(f"{name} must be an images array or an (images, labels) pair")
+        x, labels = data
+        labels = np.asarray(labels)
+        if labels.shape[:1] != x.shape[:1]:
+            raise ValueError(f"{name}: {len(x)} images but labels of shape {labels.shape}")
+        return x, labels
+    return data, None
+
+
+def _check_positive_int(value, name):
+    if isinstance(value, bool) or int(value) != value or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def fit(model, data, epochs, batch_size=128, optimizer=None, *, test_data=None,
+        binarize="dynamic", seed=0, progress=True, callbacks=(), eval_every=1):
+    """Train ``model`` on ``data`` for ``epochs`` passes; return a ``History``.
+
+    model:      anything with ``parameters()``, ``loss(x, rng)`` and ``loss_and_grads(x, rng)``
+    data:       training images (n, 784) in [0, 1], or an (images, labels) pair; labels reach
+                the model only if it sets ``uses_labels = True`` (a conditional VAE)
+    optimizer:  default ``Adam(model.parameters(), lr=1e-3)``
+    test_data:  like ``data``; evaluated every ``eval_every`` epochs (and after the last one)
+                on the whole set, with a fixed-seed rng so the numbers are comparable
+    binarize:   "dynamic": a fresh Bernoulli sample of every minibatch (less overfitting);
+                "static": binarize the data once, with a fixed seed; None: use grey values.
+                The test set is binarized once, with a fixed seed, unless binarize is None.
+    seed:       seeds the one Generator behind shuffling, binarization and z ~ q(z|x):
+                the same seed and the same initial model give bit-identical results
+    progress:   show a tqdm progress bar (terminal or notebook) with the running loss
+    callbacks:  functions ``callback(epoch, model, history)`` called after each epoch
+
+    A callback can record anything. For the latent-space chapter, snapshot the latent means
+    of a fixed batch at every epoch:
+
+        x_fixed, snapshots = mnist.x_test[:500], []
+        def snapshot(epoch, model, history):
+            snapshots.append(model.encode(x_fixed)[0].copy())   # mu: (500, latent)
+        fit(model, mnist.x_train, epochs=20, callbacks=[snapshot])
+
+    Raises ``TrainingDiverged`` (a ``FloatingPointError``) naming the epoch and step as soon
+    as the loss is NaN or infinite.
+    """
+    epochs = _check_positive_int(epochs, "epochs")
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    eval_every = _check_positive_int(eval_every, "eval_every")
+    if binarize not in BINARIZE:
+        raise ValueError(f"binarize must be 'dynamic', 'static' or None, got {binarize!r}")
+    likelihood = getattr(model, "likelihood", None)
+    unit = binarize is not None or getattr(likelihood, "needs_unit_interval", True)
+    n_features = getattr(model, "input_dim", None)
+    x, labels = _split(data, "data")
+    check_images(x, "data", unit_interval=unit, n_features=n_features)
+    if test_data is not None:
+        x_test, labels_test = _split(test_data, "test_data")
+        check_images(x_test, "test_data", unit_interval=unit, n_features=n_features)
+        x_test = prepare_test_images(x_test, binarize)
+    uses_labels = getattr(model, "uses_labels", False)
+    if uses_labels and (labels is None or (test_data is not None and labels_test is None)):
+        raise ValueError(f"{type(model).__name__} needs labels: pass data=(images, labels)")
+    if binarize == "static":
+        x = binarize_static(x, TRAIN_BINARIZE_SEED, name="data")
+    if optimizer is None:
+        optimizer = Adam(model.parameters(), lr=1e-3)
+
+    rng = np.random.default_rng(seed)
+    n = len(x)
+    steps = -(-n // batch_size)  # minibatches per epoch, the last one may be smaller
+    history = History()
+    bar = tqdm(total=epochs * steps, disable=not progress, unit="batch", dynamic_ncols=True)
+    try:
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            order = rng.permutation(n)  # a new shuffle every epoch
+            totals = {}
+            for step in range(steps):
+                idx = order[step * batch_size:(step + 1) * batch_size]
+                xb = sample_binary(x[idx], rng) if binarize == "dynamic" else x[idx]
+                kwargs = {"labels": labels[idx]} if uses_labels else {}
+                parts = model.loss_and_grads(xb, rng, **kwargs)  # forward + backward pass
+                if not np.isfinite(parts["loss"]):
+                    raise TrainingDiverged(
+                        f"the loss became {parts['loss']} at epoch {epoch}, step {step + 1} "
+                        f"(of {steps}); lower the learning rate (now "
+                        f"{getattr(optimizer, 'lr', '?')}) or check the data")
+                optimizer.step()  # update every parameter from its gradient
+                for key, value in parts.items():
+                    totals[key] = totals.get(key, 0.0) + value * len(idx)
+                bar.update(1)
+                bar.set_postfix(epoch=epoch, loss=f"{totals['loss'] / (step * batch_size + len(idx)):.2f}",
+                                refresh=False)
+            history.epoch.append(epoch)
+            History._append(history.train, evaluate.with_nelbo(
+                {key: total / n for key, total in totals.items()}))
+            if test_data is not None and (epoch % eval_every == 0 or epoch == epochs):
+                kwargs = {"labels": labels_test} if uses_labels else {}
+                test = evaluate.elbo(model, x_test, np.random.default_rng(TEST_NOISE_SEED),
+                                     batch_size=max(batch_size, 500), **kwargs)
+                history.test_epoch.append(epoch)
+                History._append(history.test, test)
+                bar.set_postfix(epoch=epoch, loss=f"{history.train['loss'][-1]:.2f}",
+                                test=f"{test['loss']:.2f}")
+            history.seconds.append(time.perf_counter() - start)
+            for callback in callbacks:
+                callback(epoch, model, history)
+    finally:
+        bar.close()
+    return history
