@@ -31,7 +31,8 @@ $(INSTALLED): requirements.txt pyproject.toml
 	@if [ ! -x $(BIN)/python ]; then \
 	  $(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10)' 2>/dev/null || \
 	    { echo "vaelite needs Python 3.10 or newer; try: make PYTHON=python3.12 $(MAKECMDGOALS)"; exit 1; }; \
-	  echo "$(PYTHON) -m venv $(VENV)"; $(PYTHON) -m venv $(VENV); \
+	  echo "$(PYTHON) -m venv $(VENV)"; $(PYTHON) -m venv $(VENV) || \
+	    { echo "could not create $(VENV) (on Debian/Ubuntu: apt-get install python3-venv)"; exit 1; }; \
 	fi
 	$(BIN)/python -m pip install -r requirements.txt
 	touch $@
