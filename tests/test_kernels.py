@@ -1,0 +1,346 @@
+"""Every Numba twin in vaelite/kernels equals its NumPy reference; the numba backend trains to
+the same numbers as the numpy backend; importing vaelite neither compiles nor imports numba.
+
+No timings here: speed is measured by benchmarks/train_throughput.py.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import vaelite
+from vaelite import backend
+from vaelite.kernels import activation, adam, bernoulli, binarize, logsumexp, reparam
+
+pytest.importorskip("numba")
+
+DTYPES = [np.float32, np.float64]
+SHAPES = [(1, 1), (1, 784), (3, 7), (17, 33), (128, 784)]
+
+
+def tol(dtype, scale=1.0):
+    if dtype == np.float32:
+        return dict(rtol=2e-5, atol=2e-6 * scale)
+    return dict(rtol=1e-11, atol=1e-13 * scale)
+
+
+@pytest.fixture
+def numba_backend():
+    with vaelite.use_backend("numba"):
+        yield
+
+
+def rand(rng, shape, dtype, scale=1.0):
+    return (scale * rng.standard_normal(shape)).astype(dtype)
+
+
+# ---- Adam ----
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(), (1,), (5,), (3, 7), (784, 400)])
+def test_adam_twin_equals_reference(numba_backend, dtype, shape):
+    rng = np.random.default_rng(0)
+    p = rand(rng, shape, dtype)
+    refs = [p.copy(), np.zeros(shape, dtype), np.zeros(shape, dtype)]
+    twins = [p.copy(), np.zeros(shape, dtype), np.zeros(shape, dtype)]
+    for t in range(1, 6):
+        g = rand(rng, shape, dtype, scale=10.0 ** rng.integers(-6, 4))
+        adam.adam_update_numpy(refs[0], g, refs[1], refs[2], 1e-3, 0.9, 0.999, 1e-8, t)
+        adam.adam_update(twins[0], g, twins[1], twins[2], 1e-3, 0.9, 0.999, 1e-8, t)
+    for r, w in zip(refs, twins):
+        np.testing.assert_allclose(w, r, **tol(dtype, 1e-3))
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered")
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adam_twin_extreme_gradients(numba_backend, dtype):
+    g = np.array([0.0, -0.0, 1e-30, -1e-30, 1e20, -1e20, 1.0], dtype=dtype)
+    ref = [np.ones_like(g), np.zeros_like(g), np.zeros_like(g)]
+    twin = [np.ones_like(g), np.zeros_like(g), np.zeros_like(g)]
+    adam.adam_update_numpy(*ref[:1], g, *ref[1:], 1e-3, 0.9, 0.999, 1e-8, 1)
+    adam.adam_update(*twin[:1], g, *twin[1:], 1e-3, 0.9, 0.999, 1e-8, 1)
+    for r, w in zip(ref, twin):
+        np.testing.assert_allclose(w, r, **tol(dtype))
+
+
+# ---- bias + activation ----
+
+KINDS = [("leaky_relu", 0.0), ("leaky_relu", 0.2), ("tanh", 0.0), ("sigmoid", 0.0),
+         ("identity", 0.0)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("kind,slope", KINDS)
+def test_bias_act_twins_equal_reference(numba_backend, dtype, shape, kind, slope):
+    rng = np.random.default_rng(1)
+    a = rand(rng, shape, dtype, 3.0)
+    a.flat[:4] = np.array([1e4, -1e4, 0.0, -0.0])[: a.size]  # extreme pre-activations
+    b = rand(rng, shape[1], dtype)
+    y_ref = activation.bias_act_forward_numpy(a.copy(), b, kind, slope)
+    y = activation.bias_act_forward(a.copy(), b, kind, slope)
+    np.testing.assert_allclose(y, y_ref, **tol(dtype))
+    assert y.dtype == y_ref.dtype
+    dy = rand(rng, shape, dtype)
+    dpre_ref, db_ref = activation.bias_act_backward_numpy(dy, y_ref, kind, slope)
+    db = np.full(shape[1], np.nan, dtype)
+    dpre, db_out = activation.bias_act_backward(dy, y_ref, kind, slope, db=db)
+    assert db_out is db  # written into the given array (the layer's grads["b"])
+    np.testing.assert_allclose(dpre, dpre_ref, **tol(dtype))
+    np.testing.assert_allclose(db, db_ref, **tol(dtype, shape[0]))
+
+
+@pytest.mark.parametrize("act", ["relu", "leaky_relu", "tanh", "sigmoid", "softplus"])
+@pytest.mark.parametrize("output_activation", [None, "sigmoid", "softplus"])
+@pytest.mark.parametrize("batch", [1, 9])
+def test_mlp_fused_path_equals_layer_by_layer(act, output_activation, batch):
+    """The numba backend's fused MLP gives the forward output, input gradient and every
+    parameter gradient of the plain layer-by-layer reference."""
+    dtype = np.float64
+    mlps = {name: vaelite.MLP([13, 11, 7, 5], np.random.default_rng(2), act, output_activation,
+                              dtype=dtype) for name in ("numpy", "numba")}
+    rng = np.random.default_rng(3)
+    x, dy = rand(rng, (batch, 13), dtype), rand(rng, (batch, 5), dtype)
+    out, dx = {}, {}
+    for name, mlp in mlps.items():
+        with vaelite.use_backend(name):
+            out[name] = mlp.forward(x)
+            dx[name] = mlp.backward(dy)
+    np.testing.assert_allclose(out["numba"], out["numpy"], **tol(dtype))
+    np.testing.assert_allclose(dx["numba"], dx["numpy"], **tol(dtype))
+    for (n1, _, g1), (n2, _, g2) in zip(mlps["numpy"].parameters(), mlps["numba"].parameters()):
+        assert n1 == n2
+        np.testing.assert_allclose(g2, g1, **tol(dtype), err_msg=n1)
+
+
+@pytest.mark.parametrize("name", ["numpy", "numba"])
+def test_mlp_backward_can_skip_the_input_gradient(name):
+    mlp = vaelite.MLP([6, 4, 3], np.random.default_rng(0), dtype=np.float64)
+    rng = np.random.default_rng(1)
+    x, dy = rand(rng, (5, 6), np.float64), rand(rng, (5, 3), np.float64)
+    with vaelite.use_backend(name):
+        mlp.forward(x)
+        mlp.backward(dy)
+        grads = [g.copy() for _, _, g in mlp.parameters()]
+        mlp.forward(x)
+        assert mlp.backward(dy, need_dx=False) is None
+    for g, (_, _, g2) in zip(grads, mlp.parameters()):
+        np.testing.assert_array_equal(g, g2)
+
+
+# ---- reparameterization + KL ----
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch,latent", [(1, 1), (1, 20), (7, 3), (128, 20)])
+@pytest.mark.parametrize("beta", [0.0, 1.0, 4.0])
+def test_reparam_kl_twins_equal_reference(numba_backend, dtype, batch, latent, beta):
+    rng = np.random.default_rng(4)
+    h = rand(rng, (batch, 2 * latent), dtype, 2.0)
+    extremes = np.array([30.0, -30.0, 1e-7, 0.0])[:latent]
+    h[0, latent:latent + len(extremes)] = extremes  # extreme log-variances
+    eps = rand(rng, (batch, latent), dtype)
+    z_ref, s_ref, kl_ref = reparam.reparam_kl_forward_numpy(h, eps)
+    z, s, kl = reparam.reparam_kl_forward(h, eps)
+    np.testing.assert_allclose(z, z_ref, **tol(dtype))
+    np.testing.assert_allclose(s, s_ref, **tol(dtype))
+    np.testing.assert_allclose(kl, kl_ref, rtol=2e-5 if dtype == np.float32 else 1e-11)
+    assert kl >= 0
+    dz = rand(rng, (batch, latent), dtype)
+    np.testing.assert_allclose(reparam.reparam_kl_backward(dz, eps, s_ref, h, beta),
+                               reparam.reparam_kl_backward_numpy(dz, eps, s_ref, h, beta),
+                               **tol(dtype))
+
+
+def test_reparam_reference_matches_losses_kl_normal():
+    rng = np.random.default_rng(5)
+    h, eps = rand(rng, (6, 8), np.float64), rand(rng, (6, 4), np.float64)
+    kl, dmu, dlogvar = vaelite.losses.kl_normal(h[:, :4], h[:, 4:])
+    _, sigma, kl_ref = reparam.reparam_kl_forward_numpy(h, eps)
+    np.testing.assert_allclose(kl_ref, kl, rtol=1e-12)
+    dh = reparam.reparam_kl_backward_numpy(np.zeros_like(eps), eps, sigma, h, 1.0)
+    np.testing.assert_allclose(dh, np.concatenate([dmu, dlogvar], axis=1), rtol=1e-12)
+
+
+# ---- Bernoulli NLL from logits ----
+
+EXTREME_LOGITS = [1e4, -1e4, 100.0, -100.0, 88.0, -88.0, 87.5, -87.5, 30.0, -30.0, 17.0, -17.0,
+                  1e-3, -1e-3, 0.0, -0.0, 0.5, -0.5]
+
+
+def logits_and_pixels(shape, dtype, seed=6):
+    rng = np.random.default_rng(seed)
+    logits = rand(rng, shape, dtype, 5.0)
+    n = min(logits.size, len(EXTREME_LOGITS))
+    logits.flat[:n] = EXTREME_LOGITS[:n]
+    x = (rng.random(shape) < 0.3).astype(dtype)
+    x.flat[n // 2: n] = 1.0 - x.flat[n // 2: n]  # extremes meet both pixel values
+    x.flat[-1] = 0.25  # pixels in between (grey-level data) are allowed too
+    return logits, x
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES + [(2, 9)])
+def test_bernoulli_nll_twin_equals_reference(numba_backend, dtype, shape):
+    logits, x = logits_and_pixels(shape, dtype)
+    value_ref, grad_ref = bernoulli.bernoulli_nll_numpy(logits, x)
+    value, grad = bernoulli.bernoulli_nll(logits, x)
+    assert np.isfinite(value) and np.all(np.isfinite(grad))
+    np.testing.assert_allclose(value, value_ref, rtol=1e-5 if dtype == np.float32 else 1e-11)
+    assert grad.dtype == grad_ref.dtype == dtype
+    np.testing.assert_allclose(grad, grad_ref, **tol(dtype, 1 / shape[0]))
+    lp = bernoulli.bernoulli_log_prob(logits, x)
+    np.testing.assert_allclose(lp, bernoulli.bernoulli_log_prob_numpy(logits, x),
+                               rtol=1e-5 if dtype == np.float32 else 1e-11, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_bernoulli_nll_twin_accuracy_on_a_dense_grid(numba_backend, dtype):
+    """Over a dense grid of logits (one pixel per example), the twin's per-pixel NLL and
+    gradient are at least about as close to the float64 truth as the reference is (the float32
+    twin uses a polynomial exp and log1p)."""
+    l = np.linspace(-95, 95, 20001).astype(dtype)[:, None]
+    eps = np.finfo(dtype).eps
+    for pixel in (0.0, 1.0, 0.3):
+        x = np.full_like(l, pixel)
+        truth = -bernoulli.bernoulli_log_prob_numpy(l.astype(np.float64), x.astype(np.float64))
+        g_truth = bernoulli.bernoulli_nll_numpy(l.astype(np.float64), x.astype(np.float64))[1]
+        ref = -bernoulli.bernoulli_log_prob_numpy(l, x)
+        g_ref = bernoulli.bernoulli_nll_numpy(l, x)[1]
+        twin = -bernoulli.bernoulli_log_prob(l, x)
+        g_twin = bernoulli.bernoulli_nll(l, x)[1]
+        # scale: the size of the terms that cancel (rounding in them is unavoidable)
+        value_scale = np.abs(l[:, 0]) * (1 + pixel) + truth
+        grad_scale = (1 + pixel) / l.shape[0]
+        for t, r, truth_, scale in ((twin, ref, truth, value_scale),
+                                    (g_twin, g_ref, g_truth, grad_scale)):
+            err_twin, err_ref = np.abs(t - truth_), np.abs(r - truth_)
+            assert np.all(err_twin <= err_ref + 8 * eps * scale + 1e-37), pixel
+        value = bernoulli.bernoulli_nll(l, x)[0]
+        np.testing.assert_allclose(value, truth.mean(), rtol=100 * eps)
+
+
+def test_bernoulli_nll_twin_propagates_nan(numba_backend):
+    logits, x = logits_and_pixels((3, 5), np.float32)
+    logits[1, 2] = np.nan
+    value, grad = bernoulli.bernoulli_nll(logits, x)
+    assert np.isnan(value) and np.isnan(grad[1, 2])
+    assert np.isfinite(np.delete(grad.ravel(), 1 * 5 + 2)).all()
+
+
+def test_losses_dispatch_to_the_twin():
+    logits, x = logits_and_pixels((4, 10), np.float64)
+    with vaelite.use_backend("numpy"):
+        ref = vaelite.losses.bernoulli_nll(logits, x)
+    with vaelite.use_backend("numba"):
+        twin = vaelite.losses.bernoulli_nll(logits, x)
+    np.testing.assert_allclose(twin[0], ref[0], rtol=1e-12)
+    np.testing.assert_allclose(twin[1], ref[1], rtol=1e-12, atol=1e-15)
+
+
+# ---- binarization and log-sum-exp ----
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_binarize_twin_equals_reference(numba_backend, dtype, shape):
+    rng = np.random.default_rng(7)
+    x = rng.random(shape).astype(dtype)
+    x.flat[:3] = [0.0, 1.0, 0.5][: x.size]
+    u = rng.random(shape, dtype=np.float32)
+    out = binarize.binarize(x, u)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, binarize.binarize_numpy(x, u))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("axis", [0, 1, -1])
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5000), (64, 3), (5000, 2)])
+def test_logsumexp_twin_equals_reference(numba_backend, dtype, axis, shape):
+    rng = np.random.default_rng(8)
+    a = rand(rng, shape, dtype, 300.0)  # log-weights far beyond exp's range
+    np.testing.assert_allclose(logsumexp.logsumexp(a, axis), logsumexp.logsumexp_numpy(a, axis),
+                               **tol(dtype, 300))
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero")
+def test_logsumexp_twin_infinities(numba_backend):
+    a = np.array([[-np.inf, -np.inf], [np.inf, 0.0], [-np.inf, 2.0]])
+    np.testing.assert_array_equal(logsumexp.logsumexp(a, 1), logsumexp.logsumexp_numpy(a, 1))
+    with vaelite.use_backend("numba"):
+        np.testing.assert_array_equal(vaelite.functional.logsumexp(a, 1),
+                                      logsumexp.logsumexp_numpy(a, 1))
+
+
+# ---- the whole training step, backend against backend ----
+
+@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-10), (np.float32, 1e-4)])
+@pytest.mark.parametrize("hidden,act", [((400,), "relu"), ((32, 16), "tanh")])
+def test_training_gives_the_same_numbers_under_numpy_and_numba(dtype, rtol, hidden, act):
+    data_rng = np.random.default_rng(9)
+    x = (data_rng.random((4, 64, 784)) < 0.2).astype(dtype)
+    results = {}
+    for name in ("numpy", "numba"):
+        with vaelite.use_backend(name):
+            model = vaelite.VAE(hidden=hidden, latent_dim=8, activation=act, dtype=dtype, seed=1)
+            opt = vaelite.Adam(model.parameters(), lr=1e-3)
+            rng = np.random.default_rng(10)
+            losses = []
+            for step in range(8):
+                losses.append(model.loss_and_grads(x[step % 4], rng))
+                opt.step()
+            results[name] = (losses, [p.copy() for _, p, _ in model.parameters()],
+                             model.loss(x[0], np.random.default_rng(11)))
+    (l1, p1, e1), (l2, p2, e2) = results["numpy"], results["numba"]
+    for a, b in zip(l1, l2):
+        for key in ("loss", "recon", "kl"):
+            np.testing.assert_allclose(b[key], a[key], rtol=rtol, atol=rtol)
+    for key in ("loss", "recon", "kl"):
+        np.testing.assert_allclose(e2[key], e1[key], rtol=rtol, atol=rtol)
+    # In float32 a gradient near 0 may round to the other sign; Adam then moves that weight by
+    # up to lr the other way, so parameters agree to a few lr, losses to float precision.
+    for a, b in zip(p1, p2):
+        np.testing.assert_allclose(b, a, rtol=rtol, atol=1e-12 if dtype == np.float64 else 2e-3)
+
+
+# ---- dispatch, laziness, caching ----
+
+def test_import_vaelite_neither_imports_nor_compiles_numba():
+    code = ("import sys, vaelite, vaelite.kernels.adam, vaelite.kernels.bernoulli;"
+            "vaelite.set_backend('numba');"
+            "assert 'numba' not in sys.modules, 'import vaelite imported numba';"
+            "m = vaelite.VAE(hidden=(8,), latent_dim=2);"
+            "import numpy as np;"
+            "m.loss_and_grads(np.zeros((2, 784), np.float32), np.random.default_rng(0));"
+            "assert 'numba' in sys.modules")
+    env = {k: v for k, v in os.environ.items() if k != "VAELITE_BACKEND"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=300)
+
+
+def test_other_backends_run_the_reference(monkeypatch):
+    """The cupy backend (a later issue) runs the reference array code: no twin is called."""
+    monkeypatch.setattr(backend, "_current", "cupy")
+    rng = np.random.default_rng(12)
+    logits, x = logits_and_pixels((3, 4), np.float32)
+    np.testing.assert_array_equal(bernoulli.bernoulli_nll(logits, x)[1],
+                                  bernoulli.bernoulli_nll_numpy(logits, x)[1])
+    p = rand(rng, (3,), np.float32)
+    p2, m, v = p.copy(), np.zeros(3, np.float32), np.zeros(3, np.float32)
+    adam.adam_update(p, p, m.copy(), v.copy(), 1e-3, 0.9, 0.999, 1e-8, 1)
+    adam.adam_update_numpy(p2, p2.copy(), m, v, 1e-3, 0.9, 0.999, 1e-8, 1)
+
+
+def test_each_twin_is_compiled_once_with_disk_cache(numba_backend):
+    from vaelite.kernels._jit import jit
+    k1 = jit(binarize._binarize_numba)
+    assert jit(binarize._binarize_numba) is k1
+    assert k1._cache is not None and type(k1._cache).__name__ == "FunctionCache"
+
+
+def test_numba_backend_needs_numba(monkeypatch):
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "numba" else real(name, *a))
+    with pytest.raises(RuntimeError, match="Numba"):
+        vaelite.set_backend("numba")
