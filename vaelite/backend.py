@@ -23,6 +23,11 @@ _current = None
 def _check_name(name):
     if name not in BACKENDS:
         raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    if name == "numba":
+        import importlib.util  # check without importing numba: kernels compile on first use
+
+        if importlib.util.find_spec("numba") is None:
+            raise RuntimeError("the numba backend needs Numba: pip install numba")
     if name == "cupy":
         try:
             import cupy

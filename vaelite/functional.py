@@ -1,6 +1,8 @@
 """Numerically stable elementwise functions shared by layers, likelihoods and losses."""
 import numpy as np
 
+from .backend import get_backend
+
 
 def sigmoid(x):
     """1 / (1 + exp(-x)) without overflow for large |x|."""
@@ -15,6 +17,10 @@ def softplus(x):
 
 def logsumexp(a, axis):
     """log(sum(exp(a), axis)) computed around the maximum, so it never overflows."""
+    if get_backend() == "numba":  # a compiled twin (vaelite/kernels/logsumexp.py)
+        from .kernels.logsumexp import logsumexp as compiled
+
+        return compiled(a, axis)
     m = np.max(a, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
     return np.squeeze(m, axis=axis) + np.log(np.sum(np.exp(a - m), axis=axis))

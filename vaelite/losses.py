@@ -6,7 +6,9 @@ Shapes: ``logits, x: (batch, dim)``; ``mu, logvar, z: (batch, latent)``.
 """
 import numpy as np
 
+from .backend import get_backend
 from .functional import sigmoid, softplus
+from .kernels import bernoulli as _bernoulli_kernels
 
 LOG_2PI = np.log(2 * np.pi)
 
@@ -17,6 +19,8 @@ def bernoulli_log_prob(logits, x):
     log p = x log(sigmoid(l)) + (1 - x) log(1 - sigmoid(l)) = x l - softplus(l),
     which stays finite for any finite logit.
     """
+    if get_backend() == "numba":  # the same sum in one compiled loop (kernels/bernoulli.py)
+        return _bernoulli_kernels.bernoulli_log_prob(logits, x)
     return np.sum(x * logits - softplus(logits), axis=1)
 
 
@@ -26,6 +30,8 @@ def bernoulli_nll(logits, x):
     Returns (value, dlogits): value = mean_b sum_d [softplus(l) - x l];
     d value / d l = (sigmoid(l) - x) / batch.
     """
+    if get_backend() == "numba":  # value and gradient in one compiled loop (kernels/bernoulli.py)
+        return _bernoulli_kernels.bernoulli_nll(logits, x)
     batch = x.shape[0]
     value = -np.mean(bernoulli_log_prob(logits, x))
     return value, (sigmoid(logits) - x) / batch

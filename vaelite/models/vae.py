@@ -7,6 +7,8 @@
 """
 import numpy as np
 
+from ..backend import get_backend
+from ..kernels.reparam import reparam_kl_backward, reparam_kl_forward
 from ..losses import kl_normal
 from .base import Model
 
@@ -68,12 +70,22 @@ class VAE(Model):
         h = self.encoder.forward(x)
         mu, logvar = h[:, :self.latent_dim], h[:, self.latent_dim:]
         eps = self._noise(mu.shape, rng, eps)
+        if get_backend() == "numba":  # the same numbers from fused kernels (kernels/reparam.py)
+            return self._forward_fused(x, h, eps)
         sigma = np.exp(0.5 * logvar)
         z = mu + sigma * eps  # reparameterization: z is a differentiable function of mu, logvar
         recon, dout = self.likelihood.nll(self.decoder.forward(z), x)
         kl, dmu_kl, dlogvar_kl = kl_normal(mu, logvar)
         parts = {"loss": float(recon + self.beta * kl), "recon": float(recon), "kl": float(kl)}
         return parts, (dout, eps, sigma, dmu_kl, dlogvar_kl)
+
+    def _forward_fused(self, x, h, eps):
+        """Reparameterization and KL in one kernel; the backward cache holds h instead of the
+        KL gradients (``reparam_kl_backward`` recomputes them on the way back)."""
+        z, sigma, kl = reparam_kl_forward(h, eps)
+        recon, dout = self.likelihood.nll(self.decoder.forward(z), x)
+        parts = {"loss": float(recon + self.beta * kl), "recon": float(recon), "kl": float(kl)}
+        return parts, (dout, eps, sigma, h, None)
 
     def loss(self, x, rng=None, eps=None, labels=None):
         """{"loss", "recon", "kl"}: the negative ELBO and its two parts (nats per image),
@@ -91,7 +103,11 @@ class VAE(Model):
         """
         parts, (dout, eps, sigma, dmu_kl, dlogvar_kl) = self._forward(x, rng, eps)
         dz = self.decoder.backward(dout)
-        dmu = dz + self.beta * dmu_kl
-        dlogvar = dz * eps * 0.5 * sigma + self.beta * dlogvar_kl
-        self.encoder.backward(np.concatenate([dmu, dlogvar], axis=1))
+        if dlogvar_kl is None:  # fused path: dmu_kl holds h = [mu, logvar]
+            dh = reparam_kl_backward(dz, eps, sigma, dmu_kl, self.beta)
+        else:
+            dmu = dz + self.beta * dmu_kl
+            dlogvar = dz * eps * 0.5 * sigma + self.beta * dlogvar_kl
+            dh = np.concatenate([dmu, dlogvar], axis=1)
+        self.encoder.backward(dh, need_dx=False)  # x is data: no gradient wrt x is needed
         return parts
