@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
+import vaelite
 from vaelite import gradcheck
 from vaelite.functional import logsumexp, sigmoid, softplus
 from vaelite.layers import (ACTIVATIONS, MLP, LeakyReLU, Linear, ReLU, Sigmoid, Softplus, Tanh,
@@ -12,6 +13,13 @@ from vaelite.layers import (ACTIVATIONS, MLP, LeakyReLU, Linear, ReLU, Sigmoid, 
 
 TOL = 1e-6  # relative error; a correct float64 backward pass gives ~1e-9
 ACTIVATION_NAMES = ["relu", "leaky_relu", "tanh", "sigmoid", "softplus"]
+CPU_BACKENDS = ["numpy", "numba"]  # the numba backend must give the reference's gradients
+
+
+@pytest.fixture(params=CPU_BACKENDS)
+def backend(request):
+    with vaelite.use_backend(request.param):
+        yield request.param
 
 
 def rng(seed=0):
@@ -53,7 +61,7 @@ def test_activation_gradcheck(make):
 
 @pytest.mark.parametrize("act", ACTIVATION_NAMES)
 @pytest.mark.parametrize("output_activation", [None, "sigmoid"])
-def test_mlp_gradcheck(act, output_activation):
+def test_mlp_gradcheck(act, output_activation, backend):
     mlp = MLP([12, 7, 5, 3], rng(), act, output_activation, dtype=np.float64)
     errors = gradcheck.check_layer(mlp, x64())
     # 3 Linear layers, each W and b, plus the input
@@ -102,7 +110,7 @@ def test_linear_init_bound_and_dtype():
             assert np.max(np.abs(p)) <= 1 / np.sqrt(100)
 
 
-def test_backward_overwrites_grads_in_place():
+def test_backward_overwrites_grads_in_place(backend):
     """grads are overwritten (not accumulated) and stay the same array objects."""
     mlp = MLP([12, 7, 3], rng(), "tanh", dtype=np.float64)
     x = x64()
@@ -119,7 +127,7 @@ def test_backward_overwrites_grads_in_place():
         assert np.any(g != 0)
 
 
-def test_mlp_structure_and_parameter_names():
+def test_mlp_structure_and_parameter_names(backend):
     mlp = MLP([12, 7, 5, 3], rng(), "leaky_relu", output_activation="sigmoid")
     kinds = [type(layer).__name__ for layer in mlp.layers]
     assert kinds == ["Linear", "LeakyReLU", "Linear", "LeakyReLU", "Linear", "Sigmoid"]
@@ -156,7 +164,7 @@ def test_activation_by_name():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("make", [Sigmoid, Softplus])
-def test_sigmoid_softplus_huge_logits(dtype, make):
+def test_sigmoid_softplus_huge_logits(dtype, make, backend):
     x = np.array([[-1e4, -100.0, -1.0, 0.0, 1.0, 100.0, 1e4]], dtype=dtype)
     layer = make()
     with warnings.catch_warnings():
@@ -181,7 +189,7 @@ def test_functional_helpers():
     assert sigmoid(np.float32(3.0) * np.ones(2, np.float32)).dtype == np.float32
 
 
-def test_logsumexp_huge_and_tiny_values():
+def test_logsumexp_huge_and_tiny_values(backend):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         a = np.array([[1e308, 1e308], [1000.0, 0.0], [-1e4, -1e4]])
@@ -191,3 +199,17 @@ def test_logsumexp_huge_and_tiny_values():
         b = rng().standard_normal((3, 4, 5))
         np.testing.assert_allclose(logsumexp(b, axis=0), np.log(np.sum(np.exp(b), axis=0)))
         assert logsumexp(np.array([[-np.inf, 0.0]]), axis=1)[0] == 0.0
+
+
+@pytest.mark.parametrize("act", ACTIVATION_NAMES)
+def test_mlp_huge_inputs_stay_finite(act, backend):
+    """Pre-activations of +-1e4 (float32): finite outputs and gradients, no warnings."""
+    mlp = MLP([4, 3, 2], rng(), act, output_activation="sigmoid")
+    mlp.layers[0].params["W"][...] = 1.0  # every hidden pre-activation is about x[:, 0]
+    x = np.array([[1e4, 0, 0, 0], [-1e4, 0, 0, 0]], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = mlp.forward(x)
+        dx = mlp.backward(np.ones_like(y))
+    assert np.all(np.isfinite(y)) and np.all(np.isfinite(dx))
+    assert all(np.all(np.isfinite(g)) for _, _, g in mlp.parameters())

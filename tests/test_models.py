@@ -3,11 +3,19 @@ eps held fixed), shapes, the beta weighting, the reparameterization statistics, 
 import numpy as np
 import pytest
 
+import vaelite
 from vaelite import VAE, Autoencoder, gradcheck
 from vaelite.losses import kl_normal
 
 TOL = 1e-6
 D, H, L, B = 12, 7, 3, 5  # input, hidden, latent, batch: small enough for full gradchecks
+CPU_BACKENDS = ["numpy", "numba"]  # the numba backend must give the reference's gradients
+
+
+@pytest.fixture(params=CPU_BACKENDS)
+def backend(request):
+    with vaelite.use_backend(request.param):
+        yield request.param
 
 
 def rng(seed=0):
@@ -52,7 +60,7 @@ VAE_CASES = [
 
 
 @pytest.mark.parametrize("likelihood,variance,beta,act", VAE_CASES)
-def test_vae_gradcheck(likelihood, variance, beta, act):
+def test_vae_gradcheck(likelihood, variance, beta, act, backend):
     model = vae(likelihood, variance=variance, beta=beta, activation=act, sigma=0.8)
     if variance != "fixed":  # a learned log-variance away from its constant start
         lv = model.likelihood.params["logvar"]
@@ -68,7 +76,7 @@ def test_vae_gradcheck(likelihood, variance, beta, act):
 
 
 @pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
-def test_autoencoder_gradcheck(likelihood):
+def test_autoencoder_gradcheck(likelihood, backend):
     model = Autoencoder(D, (H, 6), L, likelihood, activation="tanh", seed=1, dtype=np.float64)
     x = data(likelihood)
     parts = model.loss_and_grads(x)
@@ -76,7 +84,7 @@ def test_autoencoder_gradcheck(likelihood):
     full_gradcheck(model, lambda: model.loss(x)["loss"])
 
 
-def test_vae_gradcheck_binary_data_two_hidden_layers():
+def test_vae_gradcheck_binary_data_two_hidden_layers(backend):
     model = VAE(D, (H, 6), L, "bernoulli", beta=2.0, seed=4, dtype=np.float64)
     x = (data("bernoulli") > 0.5).astype(np.float64)
     eps = rng(5).standard_normal((B, L))
@@ -84,7 +92,7 @@ def test_vae_gradcheck_binary_data_two_hidden_layers():
     full_gradcheck(model, lambda: model.loss(x, eps=eps)["loss"])
 
 
-def test_gradcheck_of_a_broken_vae_fails():
+def test_gradcheck_of_a_broken_vae_fails(backend):
     """The whole-model check can fail: halve the logvar half of one bias gradient, it is caught."""
     model = vae(beta=1.0)
     x, eps = data("bernoulli"), rng(2).standard_normal((B, L))
@@ -97,7 +105,7 @@ def test_gradcheck_of_a_broken_vae_fails():
 
 # --- the loss: parts, beta, determinism, gradient bookkeeping ----------------------------------
 
-def test_loss_parts_and_beta_weighting():
+def test_loss_parts_and_beta_weighting(backend):
     x, eps = data("bernoulli"), rng(2).standard_normal((B, L))
     parts = {beta: vae(beta=beta).loss(x, eps=eps) for beta in (0.0, 0.5, 1.0, 4.0)}
     recon, kl = parts[1.0]["recon"], parts[1.0]["kl"]
@@ -126,7 +134,7 @@ def test_loss_is_deterministic_given_rng_or_eps():
     assert model.loss(x, rng(1), eps=eps) == model.loss(x, rng(2), eps=eps)  # eps wins
 
 
-def test_loss_and_grads_overwrites_and_keeps_grad_arrays():
+def test_loss_and_grads_overwrites_and_keeps_grad_arrays(backend):
     model = vae("gaussian", variance="pixel")
     x, eps = data("gaussian"), rng(2).standard_normal((B, L))
     held = [g for _, _, g in model.parameters()]
@@ -138,7 +146,7 @@ def test_loss_and_grads_overwrites_and_keeps_grad_arrays():
         np.testing.assert_allclose(g, g_first, rtol=1e-12)
 
 
-def test_float32_model_trains_in_float32():
+def test_float32_model_trains_in_float32(backend):
     model = VAE(D, (H,), L, seed=0)
     x = data("bernoulli", dtype=np.float32)
     parts = model.loss_and_grads(x, rng(0))
@@ -149,7 +157,7 @@ def test_float32_model_trains_in_float32():
     assert mu.dtype == np.float32
 
 
-def test_reparameterized_z_has_the_right_statistics():
+def test_reparameterized_z_has_the_right_statistics(backend):
     """z = mu + sigma * eps: over many draws, the mean of z is mu and its std is sigma."""
     model = vae()
     x = np.repeat(data("bernoulli", batch=2), 20_000, axis=0)
@@ -348,3 +356,20 @@ def test_bad_latent_codes(model):
         model.decode(np.zeros(L))
     with pytest.raises(ValueError, match="z contains NaN or Inf"):
         model.decode(np.full((2, L), np.nan))
+
+
+def test_backends_agree_on_a_training_step():
+    """The numba backend gives the reference's loss and gradients in float32 too."""
+    x = data("bernoulli", batch=16, dtype=np.float32)
+    eps = rng(2).standard_normal((16, L)).astype(np.float32)
+    results = {}
+    for name in CPU_BACKENDS:
+        model = VAE(D, (H, 6), L, "bernoulli", beta=2.0, activation="tanh", seed=4)
+        with vaelite.use_backend(name):
+            parts = model.loss_and_grads(x, eps=eps)
+        results[name] = parts, [g.copy() for _, _, g in model.parameters()]
+    (p_ref, g_ref), (p_nb, g_nb) = results["numpy"], results["numba"]
+    for key in p_ref:
+        assert p_nb[key] == pytest.approx(p_ref[key], rel=1e-5)
+    for a, b in zip(g_ref, g_nb):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
