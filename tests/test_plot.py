@@ -259,7 +259,8 @@ def test_latent_manifold_decodes_the_quantile_grid():
     np.testing.assert_allclose(seen[0], expected)
     np.testing.assert_allclose(ax.images[0].get_array()[:4, :4],
                                decode(expected[:1]).reshape(4, 4), rtol=1e-6)
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["-1.64", "0.23", "1.64"]  # inv_cdf(0.59) = 0.228
+    # the middle tick: probability linspace(0.05, 0.95, 6)[3] = 0.59, inv_cdf(0.59) = 0.228
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["-1.64", "0.23", "1.64"]
 
 
 def test_latent_manifold_other_models():
@@ -376,3 +377,10 @@ def test_every_figure_draws():
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=30)
         assert buffer.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_figures_display_in_jupyter_without_pyplot():
+    """IPython shows a cell's Figure result through _repr_png_, whatever the backend."""
+    fig = plot.image_grid(images(4))
+    assert isinstance(fig, Figure)
+    assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"

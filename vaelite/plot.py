@@ -5,9 +5,10 @@
     fig.savefig("digits.png")
 
 The figures are built with matplotlib's object API (``matplotlib.figure.Figure``), not with
-``pyplot``: nothing is shown, nothing is registered in a global list, and they work on any
-backend (Agg included). In a notebook, leave the figure as the last expression of a cell (or
-call ``display(fig)``) to see it once.
+``pyplot``: nothing is shown, nothing is registered in pyplot's list of open figures, and they
+work on any backend (Agg included). In a notebook, leave the figure as the last expression of a
+cell (or call ``display(fig)``) to see it, once: the figures know how to draw themselves as PNG
+(``_repr_png_``), whatever backend the kernel uses.
 
 Images: a batch ``(n, 784)`` of flattened 28x28 images (any ``(n, d)`` with d a perfect square,
 or pass ``image_shape=(h, w)``), or ``(n, h, w)``; float (or bool) values, displayed in grey
@@ -18,15 +19,15 @@ Functions: ``loss_curves``, ``image_grid``, ``tile_images``, ``reconstruction_gr
 ``samples_grid``, ``interpolation_strip``, ``latent_scatter``, ``latent_manifold``
 (with its helpers ``normal_quantiles`` and ``manifold_codes``).
 """
+import io
 import math
 import re
 from collections.abc import Mapping
 from statistics import NormalDist
 
 import matplotlib
-import matplotlib.pyplot  # noqa: F401  (in Jupyter: loads the inline backend that displays Figures)
 import numpy as np
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure as _MatplotlibFigure
 from matplotlib.ticker import MaxNLocator
 
 __all__ = ["loss_curves", "image_grid", "tile_images", "reconstruction_grid", "samples_grid",
@@ -34,6 +35,18 @@ __all__ = ["loss_curves", "image_grid", "tile_images", "reconstruction_grid", "s
            "manifold_codes"]
 
 PAD_VALUE = 0.5  # grey lines between the images of a grid
+
+
+class Figure(_MatplotlibFigure):
+    """A ``matplotlib.figure.Figure`` that Jupyter can display without pyplot: IPython calls
+    ``_repr_png_`` when the figure is a cell's result (the inline backend, when it is active,
+    draws it instead; either way it appears once)."""
+
+    def _repr_png_(self):
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", bbox_inches="tight")
+        return buffer.getvalue()
+
 IMAGE_KW = {"cmap": "gray", "vmin": 0.0, "vmax": 1.0, "interpolation": "nearest"}
 
 
@@ -191,7 +204,8 @@ def _check_dims(dims, k, name):
     try:
         i, j = (int(d) for d in dims)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be two coordinate indices like (0, 1), got {dims!r}") from None
+        raise ValueError(f"{name} must be two coordinate indices like (0, 1), "
+                         f"got {dims!r}") from None
     if not (0 <= i < k and 0 <= j < k) or i == j:
         raise ValueError(f"{name} must be two different indices in [0, {k}), got {dims!r}")
     return i, j
@@ -283,7 +297,8 @@ def manifold_codes(n=15, latent_dim=2, dims=(0, 1), quantiles=(0.05, 0.95)):
     try:
         lo, hi = (float(q) for q in quantiles)
     except (TypeError, ValueError):
-        raise ValueError(f"quantiles must be two probabilities (lo, hi), got {quantiles!r}") from None
+        raise ValueError(f"quantiles must be two probabilities (lo, hi), "
+                         f"got {quantiles!r}") from None
     if not 0 < lo < hi < 1:
         raise ValueError(f"quantiles must satisfy 0 < lo < hi < 1, got {quantiles!r}")
     values = normal_quantiles(np.linspace(lo, hi, n))
@@ -300,7 +315,8 @@ def latent_manifold(model, n=15, *, quantiles=(0.05, 0.95), dims=(0, 1), image_s
 
     model: anything with ``latent_dim`` and ``decode(z) -> (batch, pixels)`` (a trained VAE or
     Autoencoder). The grid is ``manifold_codes(n, model.latent_dim, dims, quantiles)``: evenly
-    spaced probabilities through the inverse normal CDF, like Kingma & Welling's figure 4.
+    spaced probabilities through the inverse normal CDF, like the manifold figure of
+    Kingma & Welling (2013).
     With more than 2 latent dimensions, ``dims`` picks the two that vary; the others are 0.
     Returns a Figure with 1 Axes holding 1 image of (n * h, n * w) pixels; the ticks give z.
     """
@@ -351,7 +367,8 @@ def _series(values, key):
     try:
         return np.array([np.nan if v is None else float(v) for v in values])
     except (TypeError, ValueError):
-        raise ValueError(f"history[{key!r}] must be a list of numbers, got {values!r:.60}") from None
+        raise ValueError(f"history[{key!r}] must be a list of numbers, "
+                         f"got {values!r:.60}") from None
 
 
 def loss_curves(history, title=None):
