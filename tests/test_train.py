@@ -163,7 +163,8 @@ def test_nan_loss_names_epoch_and_step():
 
 def test_huge_learning_rate_diverges(mnist):
     model = VAE(hidden=(16,), latent_dim=2)
-    with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match=r"epoch \d, step \d"):
+    with np.errstate(all="ignore"), \
+            pytest.raises(FloatingPointError, match=r"epoch \d, step \d"):
         fit(model, mnist.x_train[:256], 3, optimizer=SGD(model.parameters(), lr=1e8),
             progress=False)
 

@@ -23,7 +23,7 @@ from .optim import Adam
 
 BINARIZE = ("dynamic", "static", None)
 TRAIN_BINARIZE_SEED = 0  # static binarization of the training set: the same binary digits every run
-TEST_BINARIZE_SEED = 1  # the test set is binarized once, so every epoch and run sees the same digits
+TEST_BINARIZE_SEED = 1  # the test set is binarized once: every epoch and run sees the same digits
 TEST_NOISE_SEED = 2  # the test ELBO draws its z with this seed, the same at every evaluation
 
 
@@ -59,10 +59,11 @@ class History:
         flat["seconds"] = list(self.seconds)
         return flat
 
-    @staticmethod
-    def _append(record, parts):
-        for key, value in parts.items():
-            record.setdefault(key, []).append(float(value))
+
+def _append(record, parts):
+    """Append each number of a loss dict to the list of the same name in ``record``."""
+    for key, value in parts.items():
+        record.setdefault(key, []).append(float(value))
 
 
 def prepare_test_images(x, binarize):
@@ -167,17 +168,17 @@ def fit(model, data, epochs, batch_size=128, optimizer=None, *, test_data=None,
                 for key, value in parts.items():
                     totals[key] = totals.get(key, 0.0) + value * len(idx)
                 bar.update(1)
-                bar.set_postfix(epoch=epoch, loss=f"{totals['loss'] / (step * batch_size + len(idx)):.2f}",
-                                refresh=False)
+                seen = step * batch_size + len(idx)  # examples so far in this epoch
+                bar.set_postfix(epoch=epoch, loss=f"{totals['loss'] / seen:.2f}", refresh=False)
             history.epoch.append(epoch)
-            History._append(history.train, evaluate.with_nelbo(
+            _append(history.train, evaluate.with_nelbo(
                 {key: total / n for key, total in totals.items()}))
             if test_data is not None and (epoch % eval_every == 0 or epoch == epochs):
                 kwargs = {"labels": labels_test} if uses_labels else {}
                 test = evaluate.elbo(model, x_test, np.random.default_rng(TEST_NOISE_SEED),
                                      batch_size=max(batch_size, 500), **kwargs)
                 history.test_epoch.append(epoch)
-                History._append(history.test, test)
+                _append(history.test, test)
                 bar.set_postfix(epoch=epoch, loss=f"{history.train['loss'][-1]:.2f}",
                                 test=f"{test['loss']:.2f}")
             history.seconds.append(time.perf_counter() - start)
