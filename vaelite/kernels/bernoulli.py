@@ -51,7 +51,7 @@ def _bernoulli_nll_numba(logits, x, inv_batch, dlogits):
 # log1pf costs about 35 ns here). exp(-a) = 2^-k * exp(r) with k = round(a / ln 2),
 # r = k ln2 - a in [-ln2/2, ln2/2]; exp(r) by its Taylor polynomial to r^7 (error < 1e-8),
 # 2^-k as a product of powers of two. log1p(e) for e in (0, 1] by log1p(e) = 2 atanh(s), s = e / (2 + e) <= 1/3,
-# whose odd series to s^17 is below 1e-9 relative error.
+# whose odd series to s^15 is within 3e-8 relative error.
 _A_MAX = np.float32(87.0)  # exp(-87) ~ 1.6e-38 is still a normal float32
 _LOG2E = np.float32(1.4426950408889634)
 _LN2_HI = np.float32(0.693145751953125)  # ln 2 in two parts (Cody and Waite)
@@ -84,13 +84,16 @@ def _bernoulli_nll_numba_f32(logits, x, inv_batch, dlogits):
             pow2 *= np.float32(2.0**-32) if n & 32 else one
             pow2 *= np.float32(2.0**-64) if n & 64 else one
             e = er * pow2  # exp(-|l|) in (0, 1]
-            s = e / (two + e)
+            # one division for both quotients: q = 1 / ((1 + e)(2 + e))
+            q = one / ((one + e) * (two + e))
+            inv_1pe = (two + e) * q  # 1 / (1 + e)
+            s = e * (one + e) * q  # e / (2 + e)
             s2 = s * s
             log1p_e = two * s * (one + s2 * (np.float32(1 / 3) + s2 * (np.float32(1 / 5) + s2 * (
                 np.float32(1 / 7) + s2 * (np.float32(1 / 9) + s2 * (np.float32(1 / 11) + s2 * (
-                    np.float32(1 / 13) + s2 * (np.float32(1 / 15) + s2 * np.float32(1 / 17)))))))))
+                    np.float32(1 / 13) + s2 * np.float32(1 / 15))))))))
             row += (max(l, np.float32(0)) - xv * l) + log1p_e
-            p = one / (one + e) if l >= 0 else e / (one + e)
+            p = inv_1pe if l >= 0 else e * inv_1pe  # sigmoid(l)
             p = p if l == l else l  # NaN in, NaN out
             dlogits[i, j] = (p - xv) * inv_batch
         total += row
