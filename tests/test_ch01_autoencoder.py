@@ -1,0 +1,111 @@
+"""Tests of chapter 1's helpers, widget and exercises (why a plain autoencoder cannot generate)."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from vaelite import Autoencoder  # noqa: E402
+from vaelite.exercises import ch01_autoencoder as ex  # noqa: E402
+from vaelite.exercises import get, run_cases  # noqa: E402
+from vaelite.losses import bernoulli_nll  # noqa: E402
+from vaelite.widgets import ch01_autoencoder as w  # noqa: E402
+
+
+def brute_force_nearest(points, codes):
+    d = np.linalg.norm(points[:, None, :] - codes[None, :, :], axis=2)
+    return d.min(axis=1), d.argmin(axis=1)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1024])
+def test_nearest_code_matches_brute_force(chunk):
+    rng = np.random.default_rng(0)
+    points, codes = rng.normal(size=(50, 2)), rng.normal(size=(30, 2))
+    dist, index = w.nearest_code(points, codes, chunk=chunk)
+    ref_dist, ref_index = brute_force_nearest(points, codes)
+    assert np.allclose(dist, ref_dist) and np.array_equal(index, ref_index)
+    assert np.allclose(dist, ex.nearest_code_distance(points, codes))
+
+
+def test_nearest_code_of_a_code_is_itself_and_shapes_are_checked():
+    codes = np.random.default_rng(1).normal(size=(20, 3))
+    dist, index = w.nearest_code(codes, codes)
+    assert np.allclose(dist, 0, atol=1e-6) and np.array_equal(index, np.arange(20))
+    with pytest.raises(ValueError):
+        w.nearest_code(codes, codes[:, :2])
+
+
+@pytest.mark.parametrize("chunk", [1, 4, 1024])
+def test_neighbour_spacing_excludes_the_code_itself(chunk):
+    codes = np.array([[0.0, 0.0], [3.0, 4.0], [3.0, 5.0], [10.0, 0.0]])
+    assert np.allclose(w.neighbour_spacing(codes, chunk=chunk), [5.0, 1.0, 1.0, np.sqrt(65.0)])
+
+
+def test_gap_fraction_agrees_with_the_exercise_reference():
+    rng = np.random.default_rng(2)
+    codes = rng.normal(size=(40, 2))
+    lo, hi = np.array([-3.0, -2.0]), np.array([3.0, 2.5])
+    for radius in (0.1, 0.5, 1.0):
+        assert np.isclose(w.gap_fraction(codes, lo, hi, 25, radius),
+                          ex.gap_fraction(codes, lo, hi, 25, radius))
+    assert w.gap_fraction(codes, lo, hi, 10, 100.0) == 0.0
+
+
+def test_path_points_are_evenly_spaced_and_hit_the_ends():
+    waypoints = np.array([[0.0, 0.0], [3.0, 0.0], [3.0, 1.0]])
+    path = w.path_points(waypoints, 9)
+    assert path.shape == (9, 2)
+    assert np.allclose(path[0], waypoints[0]) and np.allclose(path[-1], waypoints[-1])
+    assert np.allclose(np.linalg.norm(np.diff(path, axis=0), axis=1), 0.5)
+    with pytest.raises(ValueError):
+        w.path_points(waypoints[:1], 5)
+
+
+@pytest.mark.parametrize("radius", [None, 0.1])
+def test_draw_decoded_returns_a_figure(radius):
+    model = Autoencoder(hidden=(16,), latent_dim=2, seed=0)
+    rng = np.random.default_rng(3)
+    codes, labels = rng.normal(size=(30, 2)), rng.integers(0, 10, 30)
+    path = w.path_points(codes[:3], 5)
+    fig = w.draw_decoded(model, codes, labels, 0.5, -0.25, path=path, radius=radius)
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    assert "nearest code" in fig.axes[1].get_title()
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("name", ["ch01.bce_and_mse", "ch01.nearest_code_distance",
+                                  "ch01.gap_fraction"])
+def test_reference_solutions_pass_and_stubs_fail(name):
+    exercise = get(name)
+    assert run_cases(exercise, exercise.reference).passed
+    stub = run_cases(exercise, lambda *args: None)
+    assert not stub.passed and stub.failures[0].kind == "not implemented"
+
+
+def test_bce_reference_agrees_with_the_library():
+    rng = np.random.default_rng(4)
+    logits = rng.normal(scale=2.0, size=(5, 784))
+    x = rng.random((5, 784))
+    bce, mse = ex.bce_and_mse(x, 1 / (1 + np.exp(-logits)))
+    assert np.isclose(bce, bernoulli_nll(logits, x)[0])
+    assert np.isclose(mse, np.mean(np.sum((x - 1 / (1 + np.exp(-logits))) ** 2, axis=1)))
+
+
+def test_wrong_answers_are_caught():
+    def mean_over_pixels(x, p):  # the classic mistake: mean instead of sum over pixels
+        return (-np.mean(x * np.log(p) + (1 - x) * np.log(1 - p)), np.mean((x - p) ** 2))
+    assert not run_cases(get("ch01.bce_and_mse"), mean_over_pixels).passed
+
+    def squared_distance(points, codes):  # forgot the square root
+        return ((points[:, None, :] - codes[None, :, :]) ** 2).sum(axis=2).min(axis=1)
+    assert not run_cases(get("ch01.nearest_code_distance"), squared_distance).passed
+
+    def grid_without_end(codes, lo, hi, n_grid, radius):  # np.arange-style grid: misses hi
+        g0 = lo[0] + (hi[0] - lo[0]) * np.arange(n_grid) / n_grid
+        g1 = lo[1] + (hi[1] - lo[1]) * np.arange(n_grid) / n_grid
+        grid = np.array([(a, b) for a in g0 for b in g1])
+        return float(np.mean(ex.nearest_code_distance(grid, codes) > radius))
+    assert not run_cases(get("ch01.gap_fraction"), grid_without_end).passed

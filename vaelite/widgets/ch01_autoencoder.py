@@ -1,0 +1,104 @@
+"""Widget and helpers of chapter 1 (book/01_autoencoder.ipynb): what a plain autoencoder
+decodes at any point of its 2-D latent space.
+
+The widget draws the latent codes of test digits with a marker at a point (z1, z2), next to
+the image the decoder produces there, and says how far that point is from the nearest code.
+The helpers measure the latent space: distances to the nearest code, the fraction of a box
+that no code is near, points along a path.
+"""
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .. import plot
+
+__all__ = ["nearest_code", "neighbour_spacing", "gap_fraction", "path_points", "draw_decoded"]
+
+
+def nearest_code(points, codes, chunk=1024):
+    """Distance from each point to its nearest code, and that code's index.
+
+    points: (m, k); codes: (n, k). Returns (distances (m,), indices (m,)). Works in chunks
+    of ``chunk`` points so that the (chunk, n) table of squared distances stays small.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    codes = np.asarray(codes, dtype=np.float64)
+    if points.ndim != 2 or codes.ndim != 2 or points.shape[1] != codes.shape[1]:
+        raise ValueError(f"points and codes must be (m, k) and (n, k), got {points.shape} "
+                         f"and {codes.shape}")
+    sq_codes = np.sum(codes**2, axis=1)
+    dist = np.empty(len(points))
+    index = np.empty(len(points), dtype=np.int64)
+    for start in range(0, len(points), chunk):
+        p = points[start:start + chunk]
+        # |p - c|^2 = |p|^2 - 2 p.c + |c|^2, clipped at 0 against rounding
+        d2 = np.sum(p**2, axis=1)[:, None] - 2 * p @ codes.T + sq_codes[None, :]
+        i = np.argmin(d2, axis=1)
+        index[start:start + chunk] = i
+        dist[start:start + chunk] = np.sqrt(np.maximum(d2[np.arange(len(p)), i], 0.0))
+    return dist, index
+
+
+def neighbour_spacing(codes, chunk=1024):
+    """Distance from each code to its nearest *other* code: (n,) for codes (n, k)."""
+    codes = np.asarray(codes, dtype=np.float64)
+    sq = np.sum(codes**2, axis=1)
+    out = np.empty(len(codes))
+    for start in range(0, len(codes), chunk):
+        p = codes[start:start + chunk]
+        d2 = sq[start:start + chunk, None] - 2 * p @ codes.T + sq[None, :]
+        d2[np.arange(len(p)), np.arange(start, start + len(p))] = np.inf  # not itself
+        out[start:start + chunk] = np.sqrt(np.maximum(d2.min(axis=1), 0.0))
+    return out
+
+
+def gap_fraction(codes, lo, hi, n_grid, radius):
+    """Fraction of an n_grid x n_grid grid over the box [lo, hi] (2-D) whose nearest code is
+    farther than ``radius``: how much of the box is empty."""
+    g0 = np.linspace(lo[0], hi[0], int(n_grid))
+    g1 = np.linspace(lo[1], hi[1], int(n_grid))
+    grid = np.stack(np.meshgrid(g0, g1), axis=-1).reshape(-1, 2)
+    return float(np.mean(nearest_code(grid, codes)[0] > radius))
+
+
+def path_points(waypoints, steps):
+    """``steps`` points evenly spaced (by arc length) along the polyline through ``waypoints``.
+
+    waypoints: (w, k) with w >= 2. Returns (steps, k).
+    """
+    waypoints = np.asarray(waypoints, dtype=np.float64)
+    if waypoints.ndim != 2 or len(waypoints) < 2:
+        raise ValueError(f"waypoints must be (w, k) with w >= 2, got {waypoints.shape}")
+    seg = np.linalg.norm(np.diff(waypoints, axis=0), axis=1)
+    s = np.concatenate([[0.0], np.cumsum(seg)])
+    t = np.linspace(0.0, s[-1], int(steps))
+    return np.stack([np.interp(t, s, waypoints[:, j]) for j in range(waypoints.shape[1])], 1)
+
+
+def draw_decoded(model, codes, labels, z1, z2, path=None, radius=None):
+    """Left: the codes coloured by label, a marker at (z1, z2) (and an optional path);
+    right: the image decoded at (z1, z2), titled with the distance to the nearest code.
+
+    model: a trained 2-D Autoencoder (anything with ``decode``); codes: (n, 2); labels: (n,).
+    radius: if given, a distance above which the point is called "in a gap".
+    Returns a matplotlib Figure.
+    """
+    z = np.array([[z1, z2]], dtype=np.float64)
+    image = model.decode(z)[0].reshape(28, 28)
+    dist, index = nearest_code(z, codes)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7.4, 3.2),
+                                   gridspec_kw={"width_ratios": [1.6, 1]})
+    plot.latent_scatter(codes, labels, ax=ax1, s=5, alpha=0.5)
+    if path is not None:
+        ax1.plot(path[:, 0], path[:, 1], color="black", lw=0.8, alpha=0.6)
+    ax1.plot([z1], [z2], marker="X", ms=13, color="black", mec="white", mew=1.5)
+    ax1.set_title(f"z = ({z1:.2f}, {z2:.2f})", fontsize=10)
+    ax2.imshow(image, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax2.set_xticks([])
+    ax2.set_yticks([])
+    where = ""
+    if radius is not None:
+        where = ": in a gap" if dist[0] > radius else ": among the codes"
+    ax2.set_title(f"decoded; nearest code {dist[0]:.2f} away{where}\n"
+                  f"(a {labels[index[0]]})", fontsize=9)
+    fig.tight_layout()
+    return fig
