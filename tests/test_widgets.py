@@ -91,3 +91,20 @@ def test_live_accepts_a_widget():
     slider = ipywidgets.IntSlider(min=1, max=3, value=2, description="slope")
     explorer = live(draw_line, slope=slider)
     assert explorer.children[0] is slider
+
+
+def test_sphinx_extension_drops_saved_widget_state():
+    import types
+
+    import vaelite.widgets
+
+    handlers = []
+    app = types.SimpleNamespace(connect=lambda event, fn, priority: handlers.append((event, fn)))
+    assert vaelite.widgets.setup(app)["parallel_read_safe"]
+    (event, drop), = handlers
+    assert event == "html-page-context"
+    js_files = {"ipywidgets_state": (None, {}), "other": ("x.js", {})}
+    app.env = types.SimpleNamespace(nb_metadata={"book/ch": {"js_files": js_files}})
+    drop(app, "book/ch", "page.html", {}, None)
+    drop(app, "book/no_notebook", "page.html", {}, None)
+    assert list(js_files) == ["other"]

@@ -130,3 +130,17 @@ def live(draw, **sliders):
         if hasattr(control, "continuous_update"):
             control.continuous_update = False  # redraw when the slider is released
     return explorer
+
+
+def setup(app):
+    """Sphinx extension (listed in _config.yml): keep saved widget state out of the HTML.
+
+    When the book is built, each live() widget saves its state in the notebook (tens of kB a
+    page). The HTML book shows the static stand-ins instead, so drop that state.
+    """
+    def drop_widget_state(app, pagename, *args):
+        page = getattr(app.env, "nb_metadata", {}).get(pagename, {})
+        page.get("js_files", {}).pop("ipywidgets_state", None)
+
+    app.connect("html-page-context", drop_widget_state, priority=400)  # before myst-nb (500)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
