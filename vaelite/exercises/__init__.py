@@ -263,15 +263,16 @@ def run_cases(exercise, func):
         if failure:
             failures.append(failure)
     if not failures:
-        report = f"✓ {header}: all {len(cases)} cases passed."
+        report = f"✓ {header}\n  all {len(cases)} cases passed."
         return CheckResult(exercise.name, True, len(cases), [], report)
     first = failures[0]
-    lines = [f"✗ {header}: {len(failures)} of {len(cases)} cases failed.",
-             f"  First failure, case {first.case} of {len(cases)}: {first.kind}",
+    lines = [f"✗ {header}",
+             f"  {len(failures)} of {len(cases)} cases failed. "
+             f"The first, case {first.case} of {len(cases)}: {first.kind}",
              f"    inputs:   {first.inputs}"]
     if first.kind != "raised":
-        lines += [f"    expected: {short_repr(first.expected)}",
-                  f"    got:      {short_repr(first.got)}"]
+        lines += [f"    expected: {short_repr(first.expected, 66)}",
+                  f"    got:      {short_repr(first.got, 66)}"]
     lines += ["    " + line for line in first.message.split("\n")]
     if exercise.hint and first.kind != "not implemented":
         lines += textwrap.wrap(f"Hint: {exercise.hint}", width=76,
@@ -281,8 +282,9 @@ def run_cases(exercise, func):
 
 
 def _run_case(exercise, func, i, args, expected, names):
-    inputs = ", ".join(f"{n}={short_repr(a, 60)}" if n else short_repr(a, 60)
-                       for n, a in zip(names + [None] * len(args), args))
+    # one argument a line, so that the feedback stays narrow
+    inputs = "\n              ".join(f"{n}={short_repr(a, 56)}" if n else short_repr(a, 56)
+                                     for n, a in zip(names + [None] * len(args), args))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
