@@ -319,12 +319,10 @@ def worker(threads, configs, impls, repeats, min_time, warmup, seed=0):
         hidden, latent = MODELS[model_name]
         t_gemm = time_gemms(hidden, latent, batch)
         flops = gemm_flops(hidden, latent, batch)
-        trainers, mem = {}, {}
-        for impl in impls:  # peak memory: building the model and optimizer, warm-up steps
-            base = reset_peak_rss()
+        trainers = {}
+        for impl in impls:
             trainers[impl] = make_trainer(impl, hidden, latent, batch, x_train, seed)
             trainers[impl].run(warmup)
-            mem[impl] = None if base is None else peak_rss_mib() - base
         # steps per timed block: about min_time seconds of the slowest implementation
         per_block = {}
         for impl, tr in trainers.items():
@@ -333,6 +331,7 @@ def worker(threads, configs, impls, repeats, min_time, warmup, seed=0):
             per_block[impl] = (time.perf_counter() - t0) / 3
         n_steps = max(5, int(min_time / max(per_block.values())))
         times = {impl: [] for impl in impls}
+        load_before = os.getloadavg()[0]
         for r in range(repeats):  # alternate, in a rotating order
             order = impls[r % len(impls):] + impls[:r % len(impls)]
             for impl in order:
@@ -348,10 +347,11 @@ def worker(threads, configs, impls, repeats, min_time, warmup, seed=0):
                 "samples_per_s_repeats": [batch / s for s in times[impl]],
                 "gemm_bound_samples_per_s": batch / t_gemm,
                 "gemm_gflops": flops / t_gemm / 1e9, "gemm_flops_per_step": flops,
-                "steps": tr.steps, "peak_mem_mib": mem[impl],
+                "steps": tr.steps,
                 "first_call_s": first_call_s[impl],
                 "final_neg_elbo": negative_elbo(tr.weights(), hidden, latent, x_test),
                 "data": source,
+                "loadavg_1min": [load_before, os.getloadavg()[0]],  # other work on the machine
             })
         del trainers
     return rows
@@ -408,6 +408,35 @@ def format_first_call(first):
     return "\n".join(lines)
 
 
+def memory_worker(impl, model_name, batch, steps=10, seed=0):
+    """In a fresh process: the growth of the peak resident set while building the model and
+    optimizer and training ``steps`` steps, after imports, data and compilation (MiB)."""
+    x_train, _, _ = load_data()
+    make_trainer(impl, (16,), 4, 8, x_train, seed).run(2)  # imports, compile, lazy init
+    base = reset_peak_rss()
+    hidden, latent = MODELS[model_name]
+    make_trainer(impl, hidden, latent, batch, x_train, seed).run(steps)
+    peak = peak_rss_mib()
+    return {"peak_mem_mib": None if base is None else peak - base, "peak_rss_mib": peak}
+
+
+def measure_memory(configs, impls, verbose=True):
+    """{(model, batch, impl): memory_worker(...)}, each in its own process (1 thread)."""
+    out = {}
+    env = dict(os.environ, **{k: "1" for k in THREAD_ENV})
+    for model_name, batch in configs:
+        for impl in impls:
+            if verbose:
+                print(f"[memory] {model_name} batch {batch} {impl}", file=sys.stderr, flush=True)
+            spec = json.dumps({"impl": impl, "model": model_name, "batch": batch})
+            res = subprocess.run([sys.executable, __file__, "--worker-mem", spec], env=env,
+                                 capture_output=True, text=True, check=False)
+            if res.returncode != 0:
+                raise RuntimeError(f"memory worker failed:\n{res.stderr[-4000:]}")
+            out[(model_name, batch, impl)] = json.loads(res.stdout.strip().splitlines()[-1])
+    return out
+
+
 def _blas_info():
     try:
         from threadpoolctl import threadpool_info
@@ -418,7 +447,7 @@ def _blas_info():
 
 
 def run_benchmark(quick=False, threads=(1, 2), models=tuple(MODELS), batches=(128, 512),
-                  impls=None, repeats=None, min_time=None, verbose=True):
+                  impls=None, repeats=None, min_time=None, verbose=True, measure_mem=True):
     """Run the benchmark (one subprocess per thread count) and return a JSON-ready dict:
     {"rows": [...], "meta": {...}}. ``quick``: fewer repeats and shorter timed blocks."""
     if impls is None:
@@ -446,7 +475,11 @@ def run_benchmark(quick=False, threads=(1, 2), models=tuple(MODELS), batches=(12
         if out.returncode != 0:
             raise RuntimeError(f"benchmark worker failed ({n} threads):\n{out.stderr[-4000:]}")
         rows += json.loads(out.stdout.strip().splitlines()[-1])
+    memory = measure_memory(configs, impls, verbose) if measure_mem else {}
     for row in rows:
+        mem = memory.get((row["model"], row["batch"], row["impl"]), {})
+        row["peak_mem_mib"] = mem.get("peak_mem_mib")
+        row["peak_rss_mib"] = mem.get("peak_rss_mib")
         ref = [r for r in rows if (r["model"], r["batch"], r["threads"], r["impl"])
                == (row["model"], row["batch"], row["threads"], "pytorch")]
         row["ratio_to_pytorch"] = row["samples_per_s"] / ref[0]["samples_per_s"] if ref else None
@@ -495,15 +528,16 @@ def format_table(results):
     """The results as a plain-text table (one line per implementation and configuration)."""
     head = (f"{'model':<15} {'batch':>5} {'thr':>3} {'impl':<14} {'samples/s':>10} "
             f"{'step ms':>8} {'/pytorch':>8} {'/GEMM bnd':>9} {'GEMM bnd':>9} {'GF/s':>6} "
-            f"{'peak MiB':>8} {'-ELBO':>8}")
+            f"{'+MiB':>5} {'RSS MiB':>7} {'-ELBO':>8}")
     lines = [head, "-" * len(head)]
     for r in results["rows"]:
         ratio = f"{r['ratio_to_pytorch']:.2f}" if r.get("ratio_to_pytorch") else "-"
-        mem = f"{r['peak_mem_mib']:.0f}" if r["peak_mem_mib"] is not None else "-"
+        mem = f"{r['peak_mem_mib']:.0f}" if r.get("peak_mem_mib") is not None else "-"
+        rss = f"{r['peak_rss_mib']:.0f}" if r.get("peak_rss_mib") is not None else "-"
         lines.append(f"{r['model']:<15} {r['batch']:>5} {r['threads']:>3} {r['impl']:<14} "
                      f"{r['samples_per_s']:>10.0f} {r['step_ms']:>8.2f} {ratio:>8} "
                      f"{r['ratio_to_gemm_bound']:>9.2f} {r['gemm_bound_samples_per_s']:>9.0f} "
-                     f"{r['gemm_gflops']:>6.1f} {mem:>8} {r['final_neg_elbo']:>8.2f}")
+                     f"{r['gemm_gflops']:>6.1f} {mem:>5} {rss:>7} {r['final_neg_elbo']:>8.2f}")
     return "\n".join(lines)
 
 
@@ -519,7 +553,12 @@ def main(argv=None):
     p.add_argument("--no-first-call", action="store_true",
                    help="skip measuring the first-call (compile) cost in fresh processes")
     p.add_argument("--worker", help=argparse.SUPPRESS)
+    p.add_argument("--worker-mem", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.worker_mem:
+        spec = json.loads(args.worker_mem)
+        print(json.dumps(memory_worker(spec["impl"], spec["model"], spec["batch"])))
+        return
     if args.worker:
         spec = json.loads(args.worker)
         rows = worker(spec["threads"], [tuple(c) for c in spec["configs"]], spec["impls"],
