@@ -226,7 +226,7 @@ class TorchTrainer:
     def run(self, n):
         for _ in range(n):
             loss = self.step()
-        return float(loss)
+        return float(loss.detach())
 
     def weights(self):
         from torch import nn
@@ -522,6 +522,18 @@ def key_ratio(results):
     if "numba" in get and "pytorch" in get:
         return get["numba"]["samples_per_s"] / get["pytorch"]["samples_per_s"]
     return None
+
+
+SUMMARY_COLUMNS = ("model", "batch", "threads", "impl", "samples_per_s", "ratio_to_pytorch",
+                   "ratio_to_gemm_bound", "peak_mem_mib", "final_neg_elbo")
+
+
+def summary_rows(results, columns=SUMMARY_COLUMNS):
+    """The rows with the columns a reader needs, rounded: a list of dicts (for a book table,
+    e.g. ``pandas.DataFrame(summary_rows(results))``)."""
+    def rnd(v):
+        return round(v, 2) if isinstance(v, float) else v
+    return [{c: rnd(r.get(c)) for c in columns} for r in results["rows"]]
 
 
 def format_table(results):
