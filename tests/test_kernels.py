@@ -318,16 +318,30 @@ def test_import_vaelite_neither_imports_nor_compiles_numba():
 
 
 def test_other_backends_run_the_reference(monkeypatch):
-    """The cupy backend (a later issue) runs the reference array code: no twin is called."""
+    """The cupy backend (a later issue) runs the reference array code, not the twins."""
+    from vaelite.kernels import _jit
+
     monkeypatch.setattr(backend, "_current", "cupy")
+    monkeypatch.setattr(_jit, "jit", lambda *a, **k: pytest.fail("a twin ran under cupy"))
+    for module in (adam, activation, bernoulli, binarize, logsumexp, reparam):
+        monkeypatch.setattr(module, "jit", _jit.jit)
     rng = np.random.default_rng(12)
     logits, x = logits_and_pixels((3, 4), np.float32)
-    np.testing.assert_array_equal(bernoulli.bernoulli_nll(logits, x)[1],
-                                  bernoulli.bernoulli_nll_numpy(logits, x)[1])
-    p = rand(rng, (3,), np.float32)
-    p2, m, v = p.copy(), np.zeros(3, np.float32), np.zeros(3, np.float32)
-    adam.adam_update(p, p, m.copy(), v.copy(), 1e-3, 0.9, 0.999, 1e-8, 1)
-    adam.adam_update_numpy(p2, p2.copy(), m, v, 1e-3, 0.9, 0.999, 1e-8, 1)
+    value, grad = bernoulli.bernoulli_nll(logits, x)
+    np.testing.assert_array_equal(grad, bernoulli.bernoulli_nll_numpy(logits, x)[1])
+    p, g = rand(rng, (3,), np.float32), rand(rng, (3,), np.float32)
+    ref = [p.copy(), np.zeros(3, np.float32), np.zeros(3, np.float32)]
+    out = [p.copy(), np.zeros(3, np.float32), np.zeros(3, np.float32)]
+    adam.adam_update_numpy(ref[0], g, ref[1], ref[2], 1e-3, 0.9, 0.999, 1e-8, 1)
+    adam.adam_update(out[0], g, out[1], out[2], 1e-3, 0.9, 0.999, 1e-8, 1)
+    for r, o in zip(ref, out):
+        np.testing.assert_array_equal(o, r)
+    a = rand(rng, (4, 5), np.float32)
+    y = activation.bias_act_forward(a.copy(), a[0], "leaky_relu")
+    activation.bias_act_backward(a, y, "leaky_relu")
+    reparam.reparam_kl_forward(rand(rng, (4, 6), np.float32), rand(rng, (4, 3), np.float32))
+    logsumexp.logsumexp(a, 0)
+    binarize.binarize(np.abs(a) / 10, np.abs(a) / 10)
 
 
 def test_each_twin_is_compiled_once_with_disk_cache(numba_backend):
