@@ -58,8 +58,9 @@ _LN2_HI = np.float32(0.693145751953125)  # ln 2 in two parts (Cody and Waite)
 _LN2_LO = np.float32(1.428606765330187e-06)
 
 
-def _bernoulli_nll_numba_f32(logits, x, inv_batch, dlogits):
-    """float32 twin with the polynomial exp and log1p above (vectorised by LLVM)."""
+def _bernoulli_nll_numba_f32(logits, x, inv_batch, dlogits, rows):
+    """float32 twin with the polynomial exp and log1p above (vectorised by LLVM). Also writes
+    each example's NLL (summed over pixels) into ``rows``."""
     batch, dim = logits.shape
     one, two = np.float32(1), np.float32(2)
     total = 0.0
@@ -96,6 +97,7 @@ def _bernoulli_nll_numba_f32(logits, x, inv_batch, dlogits):
             p = inv_1pe if l >= 0 else e * inv_1pe  # sigmoid(l)
             p = p if l == l else l  # NaN in, NaN out
             dlogits[i, j] = (p - xv) * inv_batch
+        rows[i] = row
         total += row
     return total * inv_batch
 
@@ -121,8 +123,11 @@ def bernoulli_nll(logits, x):
         return bernoulli_nll_numpy(logits, x)
     dlogits = np.empty_like(logits)
     inv = logits.dtype.type(1.0 / x.shape[0])
-    twin = _bernoulli_nll_numba_f32 if logits.dtype == np.float32 else _bernoulli_nll_numba
-    value = jit(twin, fastmath=FAST)(logits, x, inv, dlogits)
+    if logits.dtype == np.float32:
+        rows = np.empty(x.shape[0], dtype=np.float32)
+        value = jit(_bernoulli_nll_numba_f32, fastmath=FAST)(logits, x, inv, dlogits, rows)
+    else:
+        value = jit(_bernoulli_nll_numba, fastmath=FAST)(logits, x, inv, dlogits)
     return logits.dtype.type(value), dlogits
 
 
@@ -131,5 +136,9 @@ def bernoulli_log_prob(logits, x):
     if not _use_numba(logits, x):
         return bernoulli_log_prob_numpy(logits, x)
     out = np.empty(logits.shape[0], dtype=logits.dtype)
+    if logits.dtype == np.float32:  # the fast twin's per-example NLL (its gradient unused)
+        unused = np.empty_like(logits)
+        jit(_bernoulli_nll_numba_f32, fastmath=FAST)(logits, x, np.float32(1), unused, out)
+        return np.negative(out, out=out)
     jit(_bernoulli_log_prob_numba, fastmath=FAST)(logits, x, out)
     return out
