@@ -84,23 +84,6 @@ def test_draw_functions_return_figures():
 
 # ----------------------------------------------------------------------------- exercises
 
-NAMES = ["ch02.normal_log_pdf", "ch02.discrete_posterior", "ch02.gaussian_posterior"]
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_reference_solutions_pass_their_own_checks(name):
-    exercise = get(name)
-    result = run_cases(exercise, exercise.reference)
-    assert result.passed, result.report
-    assert result.n_cases >= 4
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_a_stub_is_reported_as_not_implemented(name):
-    result = run_cases(get(name), lambda *args: None)
-    assert not result.passed
-    assert result.failures[0].kind == "not implemented"
-
 
 def test_typical_mistakes_are_caught():
     def naive_log_pdf(x, mu, sigma):  # the log of the density: -inf in the tail

@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from vaelite.exercises import check, get  # noqa: E402
+from vaelite.exercises import check  # noqa: E402
 from vaelite.exercises import ch04_elbo as ex  # noqa: E402
 from vaelite.widgets import ch04_elbo as w  # noqa: E402
 
@@ -79,12 +79,6 @@ def test_draw_returns_figure(mu, logvar):
     fig = w.draw_path(0.5)
     assert isinstance(fig, Figure)
     plt.close(fig)
-
-
-@pytest.mark.parametrize("name", ["ch04.elbo_full_covariance", "ch04.best_diagonal_q",
-                                  "ch04.iwae_bound"])
-def test_reference_solutions_pass(name):
-    assert check(name, get(name).reference, verbose=False)
 
 
 def test_stub_and_wrong_answers_fail():

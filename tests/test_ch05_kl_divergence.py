@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from vaelite.exercises import check, get  # noqa: E402
+from vaelite.exercises import check  # noqa: E402
 from vaelite.exercises import ch05_kl_divergence as ex  # noqa: E402
 from vaelite.losses import kl_normal  # noqa: E402
 from vaelite.widgets import ch05_kl_divergence as w  # noqa: E402
@@ -46,12 +46,6 @@ def test_draw_returns_figure(mu, sigma):
     fig = w.draw(mu, sigma)
     assert isinstance(fig, Figure)
     plt.close(fig)
-
-
-@pytest.mark.parametrize("name", ["ch05.kl_discrete", "ch05.moment_match",
-                                  "ch05.kl_diag_gaussians"])
-def test_reference_solutions_pass(name):
-    assert check(name, get(name).reference, verbose=False)
 
 
 def test_wrong_answers_fail():

@@ -5,7 +5,6 @@ import warnings
 import numpy as np
 import pytest
 
-import vaelite
 from vaelite import gradcheck
 from vaelite.functional import logsumexp, sigmoid, softplus
 from vaelite.layers import (ACTIVATIONS, MLP, LeakyReLU, Linear, ReLU, Sigmoid, Softplus, Tanh,
@@ -13,15 +12,6 @@ from vaelite.layers import (ACTIVATIONS, MLP, LeakyReLU, Linear, ReLU, Sigmoid, 
 
 TOL = 1e-6  # relative error; a correct float64 backward pass gives ~1e-9
 ACTIVATION_NAMES = ["relu", "leaky_relu", "tanh", "sigmoid", "softplus"]
-CPU_BACKENDS = ["numpy", "numba"]  # the numba backend must give the reference's gradients
-
-
-@pytest.fixture(params=CPU_BACKENDS)
-def backend(request):
-    with vaelite.use_backend(request.param):
-        yield request.param
-
-
 def rng(seed=0):
     return np.random.default_rng(seed)
 

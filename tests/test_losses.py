@@ -8,20 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import vaelite
 from vaelite import gradcheck, losses
 
 TOL = 1e-6
 LOG_2PI = np.log(2 * np.pi)
-CPU_BACKENDS = ["numpy", "numba"]  # the numba backend must give the reference's numbers
-
-
-@pytest.fixture(params=CPU_BACKENDS)
-def backend(request):
-    with vaelite.use_backend(request.param):
-        yield request.param
-
-
 def rng(seed=0):
     return np.random.default_rng(seed)
 

@@ -7,17 +7,10 @@ import vaelite
 from vaelite import VAE, Autoencoder, gradcheck
 from vaelite.losses import kl_normal
 
+from conftest import CPU_BACKENDS
+
 TOL = 1e-6
 D, H, L, B = 12, 7, 3, 5  # input, hidden, latent, batch: small enough for full gradchecks
-CPU_BACKENDS = ["numpy", "numba"]  # the numba backend must give the reference's gradients
-
-
-@pytest.fixture(params=CPU_BACKENDS)
-def backend(request):
-    with vaelite.use_backend(request.param):
-        yield request.param
-
-
 def rng(seed=0):
     return np.random.default_rng(seed)
 

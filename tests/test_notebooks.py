@@ -1,6 +1,5 @@
 """The chapter notebooks as committed: no outputs except those nbval compares."""
 import json
-from pathlib import Path
 
 import pytest
 

@@ -6,13 +6,7 @@ import pytest
 import vaelite
 from vaelite import SGD, VAE, Adam
 
-CPU_BACKENDS = ["numpy", "numba"]
-
-
-@pytest.fixture(params=CPU_BACKENDS)
-def backend(request):
-    with vaelite.use_backend(request.param):
-        yield request.param
+from conftest import CPU_BACKENDS
 
 
 def triple(values, dtype=np.float64, name="p"):
