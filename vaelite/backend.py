@@ -21,6 +21,7 @@ import os
 import numpy as np
 
 BACKENDS = ("numpy", "numba", "cupy")
+CPU_BACKENDS = ("numpy", "numba")
 
 _current = None
 
