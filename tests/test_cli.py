@@ -143,3 +143,21 @@ def test_full_mnist_missing_offline_is_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("VAELITE_DATA", str(tmp_path))  # an empty cache; no download requested
     status = main(["train", "--data", "full", *TINY, "--out", str(tmp_path / "run")])
     assert_one_line_error(capsys, status, "full MNIST is not in .*download")
+
+
+def test_the_numba_backend_trains_to_the_same_numbers(tmp_path, capsys):
+    """--backend numba runs the compiled kernels: the same metrics as numpy, within float32
+    rounding, and the library's backend is restored afterwards."""
+    import vaelite
+    before = vaelite.get_backend()
+    metrics = {}
+    for backend in ("numpy", "numba"):
+        out = tmp_path / backend
+        assert main(["train", *TINY, "--backend", backend, "--out", str(out)]) == 0
+        metrics[backend] = json.loads((out / "metrics.json").read_text())
+    capsys.readouterr()
+    assert vaelite.get_backend() == before
+    a, b = (metrics[k]["history"]["train_loss"][-1] for k in ("numpy", "numba"))
+    assert np.isclose(a, b, rtol=1e-4), (a, b)
+    status = main(["train", *TINY, "--backend", "cupy", "--out", str(tmp_path / "x")])
+    assert status == 2 and "invalid choice" in capsys.readouterr().err
