@@ -33,5 +33,5 @@ class Autoencoder(Model):
         """Same as ``loss`` and fills every gradient by backprop through decoder and encoder."""
         x = self.check_input(x)
         value, dout = self.likelihood.nll(self.decoder.forward(self.encoder.forward(x)), x)
-        self.encoder.backward(self.decoder.backward(dout))
+        self.encoder.backward(self.decoder.backward(dout), need_dx=False)  # x is data
         return {"loss": float(value), "recon": float(value)}
