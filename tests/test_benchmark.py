@@ -2,20 +2,9 @@
 assertions; the figures themselves are measured by running the script)."""
 import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "train_throughput.py"
-
-
-@pytest.fixture(scope="module")
-def tt():
-    spec = importlib.util.spec_from_file_location("train_throughput", PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_gemm_flops_of_one_step(tt):

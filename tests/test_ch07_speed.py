@@ -1,7 +1,5 @@
 """Tests of chapter 7's helpers, widget functions and exercises (where the time goes)."""
-import importlib.util
 import tracemalloc
-from pathlib import Path
 
 import matplotlib
 
@@ -17,16 +15,6 @@ from vaelite import losses  # noqa: E402
 from vaelite.exercises import ch07_speed as ex  # noqa: E402
 from vaelite.kernels.adam import adam_update_numpy  # noqa: E402
 from vaelite.widgets import ch07_speed as w  # noqa: E402
-
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "train_throughput.py"
-
-
-@pytest.fixture(scope="module")
-def tt():
-    spec = importlib.util.spec_from_file_location("train_throughput", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 PARAMS = {

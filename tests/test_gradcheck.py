@@ -102,3 +102,14 @@ def test_check_layer_good_and_bad():
             return dy * self.x
 
     assert gradcheck.check_layer(WrongSquare(), x)["x"] > 0.1
+
+
+def test_assert_gradients_ok_names_the_bad_gradient():
+    from vaelite.gradcheck import assert_gradients_ok
+    assert_gradients_ok({"W": 1e-9, "b": 3e-8})
+    with pytest.raises(AssertionError, match="'b'"):
+        assert_gradients_ok({"W": 1e-9, "b": 2e-3})
+    with pytest.raises(AssertionError, match="no gradient"):
+        assert_gradients_ok({})
+    with pytest.raises(AssertionError, match="nan"):
+        assert_gradients_ok({"W": float("nan")})

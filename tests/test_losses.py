@@ -10,15 +10,11 @@ from hypothesis.extra import numpy as hnp
 
 from vaelite import gradcheck, losses
 
-TOL = 1e-6
+from vaelite.gradcheck import assert_gradients_ok
+
 LOG_2PI = np.log(2 * np.pi)
 def rng(seed=0):
     return np.random.default_rng(seed)
-
-
-def assert_gradients_ok(errors):
-    bad = {k: v for k, v in errors.items() if not v < TOL}
-    assert not bad, f"relative errors above {TOL}: {bad}"
 
 
 # --- gradient checks (float64) -----------------------------------------------------------------

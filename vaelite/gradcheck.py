@@ -78,3 +78,14 @@ def check_layer(layer, x, rng=None, h=1e-6):
     dx = layer.backward(w)
     triples = [("x", x, dx)] + [(n, p, g.copy()) for n, p, g in layer.parameters()]
     return check_gradients(f, triples, h)
+
+
+def assert_gradients_ok(errors, tol=1e-6):
+    """Raise an AssertionError naming every gradient whose relative error is not below tol.
+
+    errors: {name: relative error}, as ``check_gradients`` and ``check_layer`` return."""
+    if not errors:
+        raise AssertionError("no gradient was checked")
+    bad = {name: err for name, err in errors.items() if not err < tol}
+    if bad:
+        raise AssertionError(f"relative errors above {tol}: {bad}")
