@@ -248,3 +248,10 @@ def test_gradient_dtypes_follow_inputs():
         assert dmean.dtype == dtype and dlv.dtype == dtype and dlv.shape == (5,)
         _, dmu, dlv = losses.kl_normal(a, b)
         assert dmu.dtype == dtype and dlv.dtype == dtype
+
+
+def test_gaussian_terms_stay_in_float32():
+    x = np.zeros((2, 3), np.float32)
+    assert losses.gaussian_log_prob(x, x, np.float32(0.0)).dtype == np.float32
+    value, dmean, dlogvar = losses.gaussian_nll(x, x, np.zeros(3, np.float32))
+    assert dmean.dtype == np.float32 and dlogvar.dtype == np.float32

@@ -10,7 +10,7 @@ from .backend import get_backend
 from .functional import sigmoid, softplus
 from .kernels import bernoulli as _bernoulli_kernels
 
-LOG_2PI = np.log(2 * np.pi)
+LOG_2PI = float(np.log(2 * np.pi))  # a Python float keeps float32 arrays in float32
 
 
 def bernoulli_log_prob(logits, x):
