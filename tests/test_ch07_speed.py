@@ -11,6 +11,7 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 import vaelite  # noqa: E402
+from vaelite import benchmark as tt  # noqa: E402
 from vaelite import losses  # noqa: E402
 from vaelite.exercises import ch07_speed as ex  # noqa: E402
 from vaelite.kernels.adam import adam_update_numpy  # noqa: E402
@@ -30,7 +31,7 @@ PARAMS = {
 
 @pytest.mark.parametrize("hidden, latent, batch", [((400,), 20, 128), ((512, 256), 32, 512),
                                                    ((7, 5, 3), 2, 1), ((), 4, 9)])
-def test_step_flops_matches_the_benchmark(tt, hidden, latent, batch):
+def test_step_flops_matches_the_benchmark(hidden, latent, batch):
     assert ex.step_flops(hidden, latent, batch) == tt.gemm_flops(hidden, latent, batch)
 
 
