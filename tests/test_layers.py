@@ -198,3 +198,27 @@ def test_mlp_huge_inputs_stay_finite(act, backend):
         dx = mlp.backward(np.ones_like(y))
     assert np.all(np.isfinite(y)) and np.all(np.isfinite(dx))
     assert all(np.all(np.isfinite(g)) for _, _, g in mlp.parameters())
+
+
+@pytest.mark.parametrize("act", ["relu", "leaky_relu", "tanh", "sigmoid", "softplus"])
+@pytest.mark.parametrize("output_activation", [None, "sigmoid", "softplus"])
+def test_mlp_blocks_equal_the_layers_one_by_one(backend, act, output_activation):
+    """The MLP runs each Linear and its activation as one block (the backend's bias +
+    activation primitive); the numbers equal Linear.forward/backward and the activation
+    layers' forward/backward called one by one."""
+    mlp = MLP([13, 11, 7, 5], np.random.default_rng(2), act, output_activation,
+              dtype=np.float64)
+    rng = np.random.default_rng(3)
+    x, dy = rng.normal(size=(9, 13)), rng.normal(size=(9, 5))
+    out, dx = mlp.forward(x), mlp.backward(dy)
+    grads = [g.copy() for _, _, g in mlp.parameters()]
+    h = x
+    for layer in mlp.layers:
+        h = layer.forward(h)
+    d = dy
+    for layer in reversed(mlp.layers):
+        d = layer.backward(d)
+    np.testing.assert_allclose(out, h, rtol=1e-12)
+    np.testing.assert_allclose(dx, d, rtol=1e-12, atol=1e-15)
+    for g, (name, _, g_layer) in zip(grads, mlp.parameters()):
+        np.testing.assert_allclose(g, g_layer, rtol=1e-12, atol=1e-15, err_msg=name)

@@ -7,7 +7,7 @@ import vaelite
 from vaelite import VAE, Autoencoder, gradcheck
 from vaelite.losses import kl_normal
 
-from vaelite.backend import CPU_BACKENDS
+from vaelite.backends import CPU_BACKENDS
 
 TOL = 1e-6
 D, H, L, B = 12, 7, 3, 5  # input, hidden, latent, batch: small enough for full gradchecks

@@ -6,7 +6,7 @@ import pytest
 import vaelite
 from vaelite import SGD, VAE, Adam
 
-from vaelite.backend import CPU_BACKENDS
+from vaelite.backends import CPU_BACKENDS
 
 
 def triple(values, dtype=np.float64, name="p"):

@@ -1,5 +1,5 @@
 """vaelite: variational autoencoders from scratch in NumPy, with hand-written backprop."""
-from .backend import get_backend, set_backend, use_backend
+from .backends import get_backend, set_backend, use_backend
 from .layers import MLP, LeakyReLU, Linear, ReLU, Sigmoid, Softplus, Tanh
 from .models import VAE, Autoencoder
 from .optim import SGD, Adam

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .backend import CPU_BACKENDS, get_backend, use_backend
+from .backends import get_backend, use_backend
 
 EXAMPLES = """examples:
   vaelite train --latent 20 --hidden 400 --epochs 50 --out runs/vae20
@@ -64,9 +64,10 @@ def _float_at_least(low, strict):
 
 
 def _add_backend(command):
-    command.add_argument("--backend", choices=CPU_BACKENDS, default=None,
-                         help="numpy (the readable reference) or numba (fused, compiled kernels; "
-                              "same numbers, faster); default: $VAELITE_BACKEND or numpy")
+    command.add_argument("--backend", choices=("numpy", "numba", "cupy"), default=None,
+                         help="numpy (the readable reference), numba (fused, compiled kernels; "
+                              "same numbers, faster) or cupy (a CUDA GPU); "
+                              "default: $VAELITE_BACKEND or numpy")
 
 
 def build_parser():
@@ -290,7 +291,7 @@ def main(argv=None):
     try:
         with use_backend(getattr(args, "backend", None) or get_backend()):
             return args.run(args)
-    except (ValueError, OSError, FloatingPointError) as err:
+    except (ValueError, OSError, FloatingPointError, RuntimeError) as err:
         message = " ".join(str(err).split())  # one line
         print(f"vaelite {args.command}: error: {message}", file=sys.stderr)
         return 2

@@ -37,6 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .backends import make_backend
+from .functional import namespace
+
 __all__ = [
     "MNIST",
     "load_mnist",
@@ -328,21 +331,22 @@ def check_images(x, name: str = "x", *, unit_interval: bool = True, n_features: 
     if not hasattr(x, "ndim") or not hasattr(x, "dtype"):
         raise TypeError(f"{name} must be an array, got {type(x).__name__}")
     if x.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array (batch, features), got shape {x.shape}")
+        raise ValueError(f"{name} must be a 2-D array (batch, features), got shape {tuple(x.shape)}")
     if x.shape[0] == 0:
-        raise ValueError(f"{name} is empty: shape {x.shape}")
+        raise ValueError(f"{name} is empty: shape {tuple(x.shape)}")
     if n_features is not None and x.shape[1] != n_features:
-        raise ValueError(f"{name} must have {n_features} columns, got shape {x.shape}")
-    if x.dtype.kind != "f":
+        raise ValueError(f"{name} must have {n_features} columns, got shape {tuple(x.shape)}")
+    xp = namespace(x)  # NumPy, or the array library of a backend's device array
+    if not xp.isdtype(x.dtype, "real floating"):
         raise ValueError(
             f"{name} must be a float array, got dtype {x.dtype}; "
             "convert 0..255 pixels with x.astype(np.float32) / 255"
         )
-    finite = np.isfinite(x)
-    if not finite.all():
-        raise ValueError(f"{name} contains NaN or Inf ({int((~finite).sum())} entries)")
+    finite = xp.isfinite(x)
+    if not bool(xp.all(finite)):
+        raise ValueError(f"{name} contains NaN or Inf ({int(xp.sum(xp.astype(~finite, xp.int64)))} entries)")
     if unit_interval:
-        low, high = float(x.min()), float(x.max())
+        low, high = float(xp.min(x)), float(xp.max(x))
         if low < 0 or high > 1:
             raise ValueError(f"{name} must lie in [0, 1], got values from {low} to {high}")
     return x
@@ -360,8 +364,8 @@ def binarize(x, rng, *, name: str = "x"):
     check_images(x, name)
     if not hasattr(rng, "random"):
         raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
-    u = rng.random(x.shape, dtype=np.float32)  # uniform in [0, 1): u < x happens with probability x
-    return (u < x).astype(np.float32)
+    x_bin = make_backend("numpy").binarize(x, rng)  # 1 where u < x, u ~ U[0, 1) float32
+    return x_bin.astype(np.float32, copy=False)
 
 
 def binarize_static(x, seed: int = 0, *, name: str = "x"):

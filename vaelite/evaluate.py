@@ -10,14 +10,8 @@ Every number is in nats per image, averaged over the examples (the library's los
 """
 import numpy as np
 
-from .functional import logsumexp
-from .losses import normal_log_prob
-
-
-def _generator(rng):
-    if rng is None:
-        raise ValueError("pass rng=np.random.default_rng(seed) (or an integer seed)")
-    return np.random.default_rng(rng)  # a Generator passes through unchanged
+from .backends import current
+from .models.base import generator as _generator
 
 
 def _check_batch_size(batch_size):
@@ -63,7 +57,7 @@ def _encode_gaussian(model, x):
     """(mu, logvar) of q(z|x), or a clear error for a model without a Gaussian encoder."""
     code = model.encode(x)
     if not (isinstance(code, tuple) and len(code) == 2):
-        raise TypeError(f"{type(model).__name__} has no q(z|x): importance sampling needs a "
+        raise TypeError(f"{type(model).__name__} has no q(z|x): latent activity needs a "
                         "model whose encode(x) returns (mu, logvar), such as a VAE")
     return code
 
@@ -92,23 +86,21 @@ def log_likelihood(model, x, k=1000, *, rng, batch_size=100, sample_chunk=None,
     chunk = max(1, 10_000 // batch_size) if sample_chunk is None else int(sample_chunk)
     if chunk < 1:
         raise ValueError(f"sample_chunk must be a positive integer, got {sample_chunk}")
-    x = model.check_input(x) if hasattr(model, "check_input") else x
-    values = np.empty(len(x))
-    for s in _batches(len(x), batch_size):
-        xb = x[s]
-        mu, logvar = _encode_gaussian(model, xb)
-        log_sum_w = np.full(len(xb), -np.inf)  # running log sum_i w_i, per example
+    if not hasattr(model, "log_importance_weights"):
+        raise TypeError(f"{type(model).__name__} has no q(z|x): importance sampling needs a "
+                        "model with log_importance_weights(x, n_samples, rng), such as a VAE")
+    backend = current()
+    xp = backend.xp
+    x = model.check_input(x)
+    values = np.empty(x.shape[0])
+    for s in _batches(x.shape[0], batch_size):
+        xb = x[s, ...]
+        log_sum_w = None  # running log sum_i w_i, per example
         for start in range(0, k, chunk):
-            n_samples = min(chunk, k - start)
-            eps = rng.standard_normal((n_samples, *mu.shape), dtype=mu.dtype)
-            z = mu + np.exp(0.5 * logvar) * eps  # (samples, batch, latent)
-            out = model.decoder.forward(z.reshape(-1, z.shape[-1]))  # (samples * batch, 784)
-            log_px_z = model.likelihood.log_prob(out, np.tile(xb, (n_samples, 1)))
-            log_w = (log_px_z.reshape(n_samples, -1)
-                     + normal_log_prob(z, 0.0, 0.0)  # log p(z), the N(0, I) prior
-                     - normal_log_prob(z, mu, logvar))  # log q(z|x)
-            log_sum_w = np.logaddexp(log_sum_w, logsumexp(log_w.astype(np.float64), axis=0))
-        values[s] = log_sum_w - np.log(k)
+            log_w = model.log_importance_weights(xb, min(chunk, k - start), rng)
+            log_sum = backend.logsumexp(xp.astype(log_w, xp.float64), axis=0)
+            log_sum_w = log_sum if log_sum_w is None else xp.logaddexp(log_sum_w, log_sum)
+        values[s] = backend.to_host(log_sum_w) - np.log(k)
     mean = float(values.mean())
     return (mean, values) if per_example else mean
 

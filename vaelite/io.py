@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .backends import current
+
 FORMAT_VERSION = 1
 PARAM_PREFIX = "param/"
 
@@ -33,7 +35,8 @@ def save(model, path, metadata=None):
     interrupted save never leaves a half-written checkpoint under ``path``.
     """
     path = Path(path)
-    arrays = {PARAM_PREFIX + name: param for name, param, _ in model.parameters()}
+    to_host = current().to_host  # a model trained on a GPU saves NumPy arrays
+    arrays = {PARAM_PREFIX + name: to_host(param) for name, param, _ in model.parameters()}
     arrays["config"] = np.array(json.dumps(model.config()))
     arrays["metadata"] = np.array(json.dumps(metadata if metadata is not None else {}))
     arrays["format"] = np.array(FORMAT_VERSION)
@@ -109,17 +112,19 @@ def load(path):
         raise ValueError(f"{path}: cannot rebuild {name} from its config {config}: {err}") \
             from None
 
+    backend = current()  # the model is rebuilt on the current backend's device
     saved = {key[len(PARAM_PREFIX):]: a for key, a in arrays.items()
              if key.startswith(PARAM_PREFIX)}
     params = {pname: p for pname, p, _ in model.parameters()}
+    expected = {pname: backend.to_host(p) for pname, p in params.items()}
     missing, unexpected = params.keys() - saved.keys(), saved.keys() - params.keys()
     if missing or unexpected:
         raise ValueError(f"{path}: parameters do not match the {name} config: "
                          f"missing {sorted(missing)}, unexpected {sorted(unexpected)}")
-    for pname, p in params.items():
+    for pname, p in expected.items():
         if saved[pname].shape != p.shape or saved[pname].dtype != p.dtype:
             raise ValueError(f"{path}: parameter {pname} has shape {saved[pname].shape} and "
                              f"dtype {saved[pname].dtype}, the model expects {p.shape} {p.dtype}")
     for pname, p in params.items():
-        p[...] = saved[pname]  # in place: the grads and any optimizer keep their arrays
+        p[...] = backend.asarray(saved[pname])  # in place: grads and optimizers keep their arrays
     return model

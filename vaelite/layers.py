@@ -6,13 +6,14 @@ Every layer follows one contract:
 - ``backward(dy)`` takes dL/dy, returns dL/dx, and overwrites ``grads`` (same keys as ``params``)
   in place, so an optimizer holding the gradient arrays always sees the latest values.
 
-Shapes: ``x: (batch, in_features)``, ``y: (batch, out_features)``.
+Shapes: ``x: (batch, in_features)``, ``y: (batch, out_features)``. Arrays belong to the current
+backend (``vaelite.backends.current()``): parameters are made on its device, and the code uses
+only the array API (``xp``) and the backend's primitives, so it runs on every backend.
 """
 import numpy as np
 
-from .backend import get_backend
-from .functional import sigmoid, softplus
-from .kernels.activation import bias_act_backward, bias_act_forward
+from .backends import current
+from .functional import namespace, sigmoid, softplus
 
 
 class Layer:
@@ -40,19 +41,22 @@ class Linear(Layer):
 
     def __init__(self, in_features, out_features, rng, dtype=np.float32):
         super().__init__()
+        backend = current()
         bound = 1.0 / np.sqrt(in_features)
-        self.params["W"] = rng.uniform(-bound, bound, (in_features, out_features)).astype(dtype)
-        self.params["b"] = rng.uniform(-bound, bound, out_features).astype(dtype)
-        self.grads["W"] = np.zeros_like(self.params["W"])
-        self.grads["b"] = np.zeros_like(self.params["b"])
+        W = rng.uniform(-bound, bound, (in_features, out_features)).astype(dtype)
+        b = rng.uniform(-bound, bound, out_features).astype(dtype)
+        self.params["W"], self.params["b"] = backend.asarray(W), backend.asarray(b)
+        self.grads["W"] = backend.xp.zeros_like(self.params["W"])
+        self.grads["b"] = backend.xp.zeros_like(self.params["b"])
 
     def forward(self, x):
         self.x = x
         return x @ self.params["W"] + self.params["b"]
 
     def backward(self, dy, need_dx=True):
-        np.matmul(self.x.T, dy, out=self.grads["W"])  # dL/dW = x^T dy
-        np.sum(dy, axis=0, out=self.grads["b"])  # dL/db = sum over the batch of dy
+        backend = current()
+        backend.matmul(self.x.T, dy, out=self.grads["W"])  # dL/dW = x^T dy
+        self.grads["b"][...] = backend.xp.sum(dy, axis=0)  # dL/db = sum over the batch of dy
         if not need_dx:  # the input is data (the first layer of an encoder): skip a product
             return None
         return dy @ self.params["W"].T  # dL/dx = dy W^T
@@ -63,10 +67,10 @@ class ReLU(Layer):
 
     def forward(self, x):
         self.mask = x > 0
-        return x * self.mask
+        return namespace(x).where(self.mask, x, 0 * x)
 
     def backward(self, dy):
-        return dy * self.mask
+        return namespace(dy).where(self.mask, dy, 0 * dy)
 
 
 class LeakyReLU(Layer):
@@ -78,17 +82,17 @@ class LeakyReLU(Layer):
 
     def forward(self, x):
         self.mask = x > 0
-        return np.where(self.mask, x, self.slope * x)
+        return namespace(x).where(self.mask, x, self.slope * x)
 
     def backward(self, dy):
-        return np.where(self.mask, dy, self.slope * dy)
+        return namespace(dy).where(self.mask, dy, self.slope * dy)
 
 
 class Tanh(Layer):
     """y = tanh(x); dy/dx = 1 - y^2."""
 
     def forward(self, x):
-        self.y = np.tanh(x)
+        self.y = namespace(x).tanh(x)
         return self.y
 
     def backward(self, dy):
@@ -132,73 +136,52 @@ class MLP(Layer):
     """Linear layers with an activation between them: sizes [784, 400, 20] gives
     Linear(784, 400) -> act -> Linear(400, 20). The last Linear has no activation unless
     ``output_activation`` names one.
+
+    Each Linear layer and the activation after it run as one block: the product a = x @ W, then
+    the backend's ``bias_act_forward`` computes y = act(a + b) in one pass (the same numbers as
+    ``Linear.forward`` followed by the activation's ``forward``, which the tests check). An
+    activation without such a primitive (softplus) runs as its own layer after the block.
     """
 
     def __init__(self, sizes, rng, activation_name="relu", output_activation=None,
                  dtype=np.float32):
         super().__init__()
-        self._steps = None  # set by the fused forward pass (numba backend)
         if len(sizes) < 2 or any(int(s) != s or s < 1 for s in sizes):
             raise ValueError(f"MLP sizes must be at least two positive integers, got {sizes}")
         self.sizes = list(sizes)
         self.layers = []
+        self.blocks = []  # (Linear, activation layer or None): one per Linear
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            self.layers.append(Linear(n_in, n_out, rng, dtype))
+            linear = Linear(n_in, n_out, rng, dtype)
             last = i == len(sizes) - 2
-            if not last:
-                self.layers.append(activation(activation_name))
-            elif output_activation is not None:
-                self.layers.append(activation(output_activation))
+            name = output_activation if last else activation_name
+            act = activation(name) if name is not None else None
+            self.layers += [linear] if act is None else [linear, act]
+            self.blocks.append((linear, act))
+        self._cache = []  # per block: (input x, block output y before a separate activation)
 
     def forward(self, x):
-        if get_backend() == "numba":
-            return self._forward_fused(x)
-        self._steps = None
-        for layer in self.layers:
-            x = layer.forward(x)
+        backend = current()
+        self._cache = []
+        for linear, act in self.blocks:
+            kind, slope = _fused_kind(act)
+            y = backend.bias_act_forward(x @ linear.params["W"], linear.params["b"], kind, slope)
+            self._cache.append((x, y))
+            x = act.forward(y) if act is not None and kind == "identity" else y
         return x
 
     def backward(self, dy, need_dx=True):
         """dL/dx from dL/dy, filling every layer's grads. ``need_dx=False`` skips the input
         gradient of the first layer (returns None) when nobody needs it, e.g. for data."""
-        if getattr(self, "_steps", None) is not None:
-            return self._backward_fused(dy, need_dx)
-        for layer in reversed(self.layers[1:]):
-            dy = layer.backward(dy)
-        return self.layers[0].backward(dy, need_dx=need_dx)
-
-    # The same forward and backward passes, with each Linear layer and the activation after it
-    # done as one matrix product (BLAS) plus one fused kernel (vaelite/kernels/activation.py):
-    # y = act(x @ W + b) forward; dpre = dy * act'(y) and db = sum(dpre) backward. Used by the
-    # "numba" backend; the loops above are the reference, and the tests hold the two equal.
-
-    def _forward_fused(self, x):
-        self._steps = []  # (layer, kind, slope, y): kind None means "call layer.backward"
-        i = 0
-        while i < len(self.layers):
-            layer = self.layers[i]
-            after = self.layers[i + 1] if i + 1 < len(self.layers) else None
-            kind, slope = _fused_kind(after)
-            layer.x = x
-            x = bias_act_forward(x @ layer.params["W"], layer.params["b"], kind or "identity",
-                                 slope)
-            self._steps.append((layer, kind or "identity", slope, x))
-            i += 1 if kind is None else 2
-            if kind is None and after is not None:  # an activation without a fused kernel
-                x = after.forward(x)
-                self._steps.append((after, None, 0.0, x))
-                i += 1
-        return x
-
-    def _backward_fused(self, dy, need_dx):
-        for n, (layer, kind, slope, y) in enumerate(reversed(self._steps)):
-            if kind is None:
-                dy = layer.backward(dy)
-                continue
-            dpre, _ = bias_act_backward(dy, y, kind, slope, db=layer.grads["b"])
-            np.matmul(layer.x.T, dpre, out=layer.grads["W"])
-            first = n == len(self._steps) - 1
-            dy = dpre @ layer.params["W"].T if need_dx or not first else None
+        backend = current()
+        for i in reversed(range(len(self.blocks))):
+            (linear, act), (x, y) = self.blocks[i], self._cache[i]
+            kind, slope = _fused_kind(act)
+            if act is not None and kind == "identity":  # the activation ran as its own layer
+                dy = act.backward(dy)
+            dpre = backend.bias_act_backward(dy, y, kind, linear.grads["b"], slope)  # fills db
+            backend.matmul(x.T, dpre, out=linear.grads["W"])  # dL/dW = x^T dpre
+            dy = dpre @ linear.params["W"].T if i > 0 or need_dx else None  # dL/dx = dpre W^T
         return dy
 
     def parameters(self, prefix=""):
@@ -207,7 +190,8 @@ class MLP(Layer):
 
 
 def _fused_kind(layer):
-    """(kind, slope) of the fused kernel for an activation layer, or (None, 0.0) if none fits."""
+    """(kind, slope) of the backend's bias + activation primitive for an activation layer (or
+    None); "identity" when the activation must run as its own layer."""
     if isinstance(layer, ReLU):
         return "leaky_relu", 0.0
     if isinstance(layer, LeakyReLU) and layer.slope >= 0:  # act' read from y needs slope >= 0
@@ -216,4 +200,4 @@ def _fused_kind(layer):
         return "tanh", 0.0
     if isinstance(layer, Sigmoid):
         return "sigmoid", 0.0
-    return None, 0.0
+    return "identity", 0.0

@@ -9,7 +9,8 @@ A likelihood turns the decoder output ``out: (batch, dim)`` into
 import numpy as np
 
 from . import losses
-from .functional import sigmoid
+from .backends import current
+from .functional import namespace, sigmoid
 from .layers import Layer
 
 
@@ -29,7 +30,7 @@ class Bernoulli(Layer):
         return sigmoid(out)
 
     def sample(self, out, rng):
-        return (rng.random(out.shape) < sigmoid(out)).astype(out.dtype)
+        return current().binarize(sigmoid(out), rng)  # 1 with probability sigmoid(out)
 
     def config(self):
         return {"likelihood": "bernoulli"}
@@ -56,11 +57,13 @@ class Gaussian(Layer):
         if not sigma > 0:
             raise ValueError(f"sigma must be positive, got {sigma}")
         self.variance, self.sigma = variance, float(sigma)
+        backend = current()
         shape = {"fixed": None, "global": (), "pixel": (dim,)}[variance]
+        logvar = backend.asarray(np.full(shape or (), 2 * np.log(sigma), dtype=dtype))
         if shape is not None:
-            self.params["logvar"] = np.full(shape, 2 * np.log(sigma), dtype=dtype)
-            self.grads["logvar"] = np.zeros(shape, dtype=dtype)
-        self.fixed_logvar = np.asarray(2 * np.log(sigma), dtype=dtype) if shape is None else None
+            self.params["logvar"] = logvar
+            self.grads["logvar"] = backend.xp.zeros_like(logvar)
+        self.fixed_logvar = logvar if shape is None else None
 
     def logvar(self):
         return self.params["logvar"] if self.params else self.fixed_logvar
@@ -78,8 +81,8 @@ class Gaussian(Layer):
         return out
 
     def sample(self, out, rng):
-        std = np.exp(0.5 * self.logvar())
-        return (out + std * rng.standard_normal(out.shape)).astype(out.dtype)
+        std = namespace(out).exp(0.5 * self.logvar())
+        return out + std * current().standard_normal(rng, out.shape, out.dtype)
 
     def config(self):
         return {"likelihood": "gaussian", "variance": self.variance, "sigma": self.sigma}

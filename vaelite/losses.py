@@ -3,53 +3,55 @@
 Convention for every loss here: sum over data (or latent) dimensions, mean over the batch,
 so a value is in nats per example and each gradient is the gradient of that mean.
 Shapes: ``logits, x: (batch, dim)``; ``mu, logvar, z: (batch, latent)``.
+
+Values are 0-d arrays (``float(value)`` gives the number); the code uses only the array API, so
+it runs on every backend's arrays.
 """
-import numpy as np
+import math
 
-from .backend import get_backend
-from .functional import sigmoid, softplus
-from .kernels import bernoulli as _bernoulli_kernels
+from .backends import current
+from .functional import as_array_like, namespace
 
-LOG_2PI = float(np.log(2 * np.pi))  # a Python float keeps float32 arrays in float32
+LOG_2PI = math.log(2 * math.pi)  # a Python float keeps float32 arrays in float32
 
 
 def bernoulli_log_prob(logits, x):
     """log p(x | logits) of independent Bernoulli pixels, per example: (batch,).
 
     log p = x log(sigmoid(l)) + (1 - x) log(1 - sigmoid(l)) = x l - softplus(l),
-    which stays finite for any finite logit.
+    which stays finite for any finite logit. (The current backend's primitive; the reference is
+    ``NumpyBackend.bernoulli_log_prob``.)
     """
-    if get_backend() == "numba":  # the same sum in one compiled loop (kernels/bernoulli.py)
-        return _bernoulli_kernels.bernoulli_log_prob(logits, x)
-    return np.sum(x * logits - softplus(logits), axis=1)
+    return current().bernoulli_log_prob(logits, x)
 
 
 def bernoulli_nll(logits, x):
     """Bernoulli negative log-likelihood from logits.
 
     Returns (value, dlogits): value = mean_b sum_d [softplus(l) - x l];
-    d value / d l = (sigmoid(l) - x) / batch.
+    d value / d l = (sigmoid(l) - x) / batch. (The current backend's primitive; the reference
+    is ``NumpyBackend.bernoulli_nll``.)
     """
-    if get_backend() == "numba":  # value and gradient in one compiled loop (kernels/bernoulli.py)
-        return _bernoulli_kernels.bernoulli_nll(logits, x)
-    batch = x.shape[0]
-    value = -np.mean(bernoulli_log_prob(logits, x))
-    return value, (sigmoid(logits) - x) / batch
+    return current().bernoulli_nll(logits, x)
 
 
 def gaussian_log_prob(x, mean, logvar):
-    """log N(x; mean, exp(logvar)) summed over dimensions, per example: (batch,).
+    """log N(x; mean, exp(logvar)) summed over the last axis, per example: (batch,).
 
-    ``logvar`` broadcasts against ``x``: a scalar (one global variance), a (dim,) vector
-    (one variance per pixel) or a full (batch, dim) array.
+    ``mean`` and ``logvar`` broadcast against ``x``: a number (one global variance), a (dim,)
+    vector (one variance per pixel) or a full (batch, dim) array.
     """
-    return -0.5 * np.sum(LOG_2PI + logvar + (x - mean) ** 2 * np.exp(-logvar), axis=-1)
+    xp = namespace(x, mean, logvar)
+    x = xp.asarray(x)
+    logvar = as_array_like(logvar, x)
+    return -0.5 * xp.sum(LOG_2PI + logvar + (x - mean) ** 2 * xp.exp(-logvar), axis=-1)
 
 
 def _sum_to_shape(a, shape):
     """Sum a (batch, dim) array down to a broadcast shape: () or (dim,) or (batch, dim)."""
+    xp = namespace(a)
     while a.ndim > len(shape):
-        a = a.sum(axis=0)
+        a = xp.sum(a, axis=0)
     return a
 
 
@@ -61,14 +63,15 @@ def gaussian_nll(mean, x, logvar=0.0):
 
     Returns (value, dmean, dlogvar); dlogvar has the shape of ``logvar``.
     """
+    xp = namespace(mean, x)
     batch = x.shape[0]
-    logvar = np.asarray(logvar, dtype=mean.dtype)
-    precision = np.exp(-logvar)
+    logvar = as_array_like(logvar, mean)
+    precision = xp.exp(-logvar)
     diff = mean - x
-    value = -np.mean(gaussian_log_prob(x, mean, logvar))
+    value = -xp.mean(gaussian_log_prob(x, mean, logvar))
     dmean = diff * precision / batch
-    dlogvar = _sum_to_shape(0.5 * (1 - diff**2 * precision) / batch, logvar.shape)
-    return value, dmean, dlogvar.astype(mean.dtype)
+    dlogvar = _sum_to_shape(0.5 * (1 - diff**2 * precision) / batch, tuple(logvar.shape))
+    return value, dmean, dlogvar
 
 
 def kl_normal(mu, logvar):
@@ -81,9 +84,10 @@ def kl_normal(mu, logvar):
     ``exp(logvar) - 1`` is computed as ``expm1(logvar)``: for logvar near 0 the plain form
     cancels and rounds to a slightly negative KL; expm1(l) >= l holds in floating point.
     """
+    xp = namespace(mu, logvar)
     batch = mu.shape[0]
-    var_m1 = np.expm1(logvar)  # exp(logvar) - 1, accurate near logvar = 0
-    value = 0.5 * np.sum(mu**2 + (var_m1 - logvar)) / batch
+    var_m1 = xp.expm1(logvar)  # exp(logvar) - 1, accurate near logvar = 0
+    value = 0.5 * xp.sum(mu**2 + (var_m1 - logvar)) / batch
     return value, mu / batch, 0.5 * var_m1 / batch
 
 
@@ -99,4 +103,4 @@ def kl_monte_carlo(mu, logvar, z):
     """
     log_q = normal_log_prob(z, mu, logvar)
     log_p = normal_log_prob(z, 0.0, 0.0)
-    return float(np.mean(log_q - log_p))
+    return float(namespace(log_q).mean(log_q - log_p))

@@ -4,9 +4,8 @@
     model.loss_and_grads(x, rng)   # fills the grads
     opt.step()                     # param -= update(grad)
 """
-import numpy as np
-
-from .kernels.adam import adam_update
+from .backends import current
+from .functional import namespace
 
 
 class Optimizer:
@@ -30,7 +29,7 @@ class SGD(Optimizer):
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
         self.momentum = momentum
-        self.velocity = [np.zeros_like(p) for _, p, _ in self.parameters]
+        self.velocity = [namespace(p).zeros_like(p) for _, p, _ in self.parameters]
 
     def step(self):
         self.t += 1
@@ -53,10 +52,11 @@ class Adam(Optimizer):
             raise ValueError(f"Adam betas must lie in [0, 1), got {betas}")
         self.beta1, self.beta2 = betas
         self.eps = eps
-        self.m = [np.zeros_like(p) for _, p, _ in self.parameters]
-        self.v = [np.zeros_like(p) for _, p, _ in self.parameters]
+        self.m = [namespace(p).zeros_like(p) for _, p, _ in self.parameters]
+        self.v = [namespace(p).zeros_like(p) for _, p, _ in self.parameters]
 
     def step(self):
         self.t += 1
+        backend = current()  # its adam_update: the reference, or a fused kernel
         for (_, p, g), m, v in zip(self.parameters, self.m, self.v):
-            adam_update(p, g, m, v, self.lr, self.beta1, self.beta2, self.eps, self.t)
+            backend.adam_update(p, g, m, v, self.lr, self.beta1, self.beta2, self.eps, self.t)

@@ -18,7 +18,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import evaluate
-from .data import binarize as sample_binary, binarize_static, check_images
+from .backends import current
+from .data import binarize_static, check_images
 from .optim import Adam
 
 BINARIZE = ("dynamic", "static", None)
@@ -143,9 +144,11 @@ def fit(model, data, epochs, batch_size=128, optimizer=None, *, test_data=None,
         x = binarize_static(x, TRAIN_BINARIZE_SEED, name="data")
     if optimizer is None:
         optimizer = Adam(model.parameters(), lr=1e-3)
+    backend = current()
+    x = backend.asarray(x)  # the training images go to the backend's device once
 
     rng = np.random.default_rng(seed)
-    n = len(x)
+    n = x.shape[0]
     steps = -(-n // batch_size)  # minibatches per epoch, the last one may be smaller
     history = History()
     bar = tqdm(total=epochs * steps, disable=not progress, unit="batch", dynamic_ncols=True)
@@ -156,7 +159,9 @@ def fit(model, data, epochs, batch_size=128, optimizer=None, *, test_data=None,
             totals = {}
             for step in range(steps):
                 idx = order[step * batch_size:(step + 1) * batch_size]
-                xb = sample_binary(x[idx], rng) if binarize == "dynamic" else x[idx]
+                xb = backend.xp.take(x, backend.asarray(idx), axis=0)
+                if binarize == "dynamic":
+                    xb = backend.binarize(xb, rng)  # a fresh Bernoulli sample of the batch
                 kwargs = {"labels": labels[idx]} if uses_labels else {}
                 parts = model.loss_and_grads(xb, rng, **kwargs)  # forward + backward pass
                 if not np.isfinite(parts["loss"]):

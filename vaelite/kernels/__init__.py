@@ -1,19 +1,18 @@
-"""Hot loops of a training step: each has a readable NumPy reference and a compiled twin.
+"""Compiled twins of the hot loops of a training step, used by the "numba" backend.
 
-One file per topic:
+One file per topic; each twin is a plain-Python loop that reads like C, compiled by Numba on first
+use (``_jit.py``: importing vaelite compiles nothing and does not import numba). The readable
+reference of each is a method of ``vaelite.backends.numpy_backend.NumpyBackend``, and
+``vaelite.backends.numba_backend.NumbaBackend`` calls the twin in its place;
+``tests/test_backends.py`` holds every twin equal to its reference.
 
-- ``adam.py``        the Adam update of one parameter array, in place;
-- ``activation.py``  bias + activation after a matrix product (forward), and its backward
-                     (activation gradient + bias gradient in one pass);
+- ``adam.py``        the Adam update of one parameter array, in place  (``adam_update``);
+- ``activation.py``  bias + activation after a matrix product, and its backward pass
+                     (``bias_act_forward``, ``bias_act_backward``);
 - ``reparam.py``     reparameterization z = mu + sigma * eps fused with the closed-form KL to
-                     N(0, I): value and the gradients wrt mu and logvar;
-- ``bernoulli.py``   Bernoulli negative log-likelihood from logits with its gradient;
-- ``binarize.py``    dynamic binarization x_bin = (u < x) from uniform noise u;
-- ``logsumexp.py``   log-sum-exp over importance samples.
-
-In each file, ``<name>_numpy`` is the readable reference, ``_<name>_numba`` is a plain-Python
-loop that Numba compiles on first use (see ``_jit.py``: importing vaelite compiles nothing and
-does not import numba), and ``<name>`` dispatches on ``vaelite.get_backend()``: "numba" runs the
-compiled twin, "numpy" and "cupy" run the reference array code. ``tests/test_kernels.py`` holds
-each twin equal to its reference.
+                     N(0, I), and both gradients (``reparam_kl_forward``, ``reparam_kl_backward``);
+- ``bernoulli.py``   Bernoulli negative log-likelihood from logits with its gradient
+                     (``bernoulli_nll``, ``bernoulli_log_prob``);
+- ``binarize.py``    dynamic binarization x_bin = (u < x) (``binarize``);
+- ``logsumexp.py``   log-sum-exp over importance samples (``logsumexp``).
 """

@@ -12,24 +12,8 @@ gradient of that mean. Shapes: ``logits, x, dlogits: (batch, dim)``.
 """
 import numpy as np
 
-from ..backend import get_backend
-from ..functional import sigmoid, softplus
-from ._jit import FAST, jit
 
-
-def bernoulli_log_prob_numpy(logits, x):
-    """log p(x | logits) per example: (batch,)."""
-    return np.sum(x * logits - softplus(logits), axis=1)
-
-
-def bernoulli_nll_numpy(logits, x):
-    """(value, dlogits): value = mean_b sum_d [softplus(l) - x l]; dlogits = (sigmoid(l) - x) / batch."""
-    batch = x.shape[0]
-    value = -np.mean(bernoulli_log_prob_numpy(logits, x))
-    return value, (sigmoid(logits) - x) / batch
-
-
-def _bernoulli_nll_numba(logits, x, inv_batch, dlogits):
+def bernoulli_nll_numba(logits, x, inv_batch, dlogits):
     """Twin with libm's exp and log1p (used for float64, where speed does not matter)."""
     batch, dim = logits.shape
     total = 0.0
@@ -58,7 +42,7 @@ _LN2_HI = np.float32(0.693145751953125)  # ln 2 in two parts (Cody and Waite)
 _LN2_LO = np.float32(1.428606765330187e-06)
 
 
-def _bernoulli_nll_numba_f32(logits, x, inv_batch, dlogits, rows):
+def bernoulli_nll_numba_f32(logits, x, inv_batch, dlogits, rows):
     """float32 twin with the polynomial exp and log1p above (vectorised by LLVM). Also writes
     each example's NLL (summed over pixels) into ``rows``."""
     batch, dim = logits.shape
@@ -102,7 +86,7 @@ def _bernoulli_nll_numba_f32(logits, x, inv_batch, dlogits, rows):
     return total * inv_batch
 
 
-def _bernoulli_log_prob_numba(logits, x, out):
+def bernoulli_log_prob_numba(logits, x, out):
     batch, dim = logits.shape
     for i in range(batch):
         row = logits.dtype.type(0)
@@ -110,35 +94,3 @@ def _bernoulli_log_prob_numba(logits, x, out):
             l = logits[i, j]
             row += x[i, j] * l - (max(l, 0) + np.log1p(np.exp(-np.abs(l))))
         out[i] = row
-
-
-def _use_numba(logits, x):
-    return (get_backend() == "numba" and logits.ndim == 2 and logits.shape == x.shape
-            and logits.dtype == x.dtype)
-
-
-def bernoulli_nll(logits, x):
-    """(value, dlogits) on the current backend."""
-    if not _use_numba(logits, x):
-        return bernoulli_nll_numpy(logits, x)
-    dlogits = np.empty_like(logits)
-    inv = logits.dtype.type(1.0 / x.shape[0])
-    if logits.dtype == np.float32:
-        rows = np.empty(x.shape[0], dtype=np.float32)
-        value = jit(_bernoulli_nll_numba_f32, fastmath=FAST)(logits, x, inv, dlogits, rows)
-    else:
-        value = jit(_bernoulli_nll_numba, fastmath=FAST)(logits, x, inv, dlogits)
-    return logits.dtype.type(value), dlogits
-
-
-def bernoulli_log_prob(logits, x):
-    """log p(x | logits) per example on the current backend: (batch,)."""
-    if not _use_numba(logits, x):
-        return bernoulli_log_prob_numpy(logits, x)
-    out = np.empty(logits.shape[0], dtype=logits.dtype)
-    if logits.dtype == np.float32:  # the fast twin's per-example NLL (its gradient unused)
-        unused = np.empty_like(logits)
-        jit(_bernoulli_nll_numba_f32, fastmath=FAST)(logits, x, np.float32(1), unused, out)
-        return np.negative(out, out=out)
-    jit(_bernoulli_log_prob_numba, fastmath=FAST)(logits, x, out)
-    return out

@@ -1,6 +1,7 @@
 """A plain, deterministic autoencoder: x -> z = encoder(x) -> decoder(z) -> x_hat."""
 import numpy as np
 
+from ..backends import current
 from .base import Model
 
 
@@ -18,8 +19,8 @@ class Autoencoder(Model):
                          variance, sigma, seed, dtype)
 
     def encode(self, x):
-        """The code z = encoder(x): (batch, latent_dim)."""
-        return self.encoder.forward(self.check_input(x))
+        """The code z = encoder(x): (batch, latent_dim), as NumPy."""
+        return current().to_host(self.encoder.forward(self.check_input(x)))
 
     code = encode
 

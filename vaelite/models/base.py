@@ -1,14 +1,28 @@
-"""What every model shares: parameters, input checks, decoding, reconstructing, config."""
+"""What every model shares: parameters, input checks, decoding, reconstructing, config.
+
+Where arrays live: a model's parameters are made on the device of the backend that is current
+when it is built. The methods meant for people (``encode``, ``decode``, ``reconstruct``,
+``interpolate``, ``sample``) take host NumPy arrays (or the backend's own) and return NumPy
+arrays; ``loss`` and ``loss_and_grads`` return dicts of Python floats.
+"""
 import numpy as np
 
+from ..backends import current
 from ..data import check_images
 from ..layers import MLP
 from ..likelihoods import make_likelihood
 
 
+def generator(rng):
+    """A numpy.random.Generator from a Generator or an integer seed (None is an error)."""
+    if rng is None:
+        raise ValueError("pass rng=np.random.default_rng(seed) (or an integer seed)")
+    return np.random.default_rng(rng)  # a Generator passes through unchanged
+
+
 class Model:
     """Base of the models. A subclass builds ``self.encoder``, ``self.decoder`` (MLPs) and
-    ``self.likelihood``, and defines ``encode``, ``loss`` and ``loss_and_grads``.
+    ``self.likelihood``, and defines ``encode``, ``code``, ``loss`` and ``loss_and_grads``.
 
     ``loss(x, rng) -> dict`` and ``loss_and_grads(x, rng) -> dict`` return the same numbers
     (``loss`` plus the model's named parts); ``loss_and_grads`` also fills every gradient.
@@ -32,7 +46,7 @@ class Model:
                 + self.likelihood.parameters("likelihood."))
 
     def n_parameters(self):
-        return sum(p.size for _, p, _ in self.parameters())
+        return sum(int(np.prod(p.shape)) for _, p, _ in self.parameters())
 
     def config(self):
         """Everything needed to rebuild the model (JSON-serialisable)."""
@@ -44,32 +58,35 @@ class Model:
                 "seed": self.seed, "dtype": self.dtype.name}
 
     def check_input(self, x, name="x"):
-        """Return x as a (batch, input_dim) array of the model's dtype, or raise a clear error
-        (pixels must lie in [0, 1] for a Bernoulli decoder)."""
+        """x as a (batch, input_dim) array of the model's dtype on the backend's device, or a
+        clear error (pixels must lie in [0, 1] for a Bernoulli decoder)."""
         check_images(x, name, unit_interval=self.likelihood.needs_unit_interval,
                      n_features=self.input_dim)
-        return x.astype(self.dtype, copy=False)
+        return current().asarray(x, dtype=self.dtype)
 
     def check_latent(self, z):
-        z = np.asarray(z)
+        """z as a (batch, latent_dim) array of the model's dtype on the backend's device."""
+        backend = current()
+        z = backend.asarray(z, dtype=self.dtype)
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"z must have shape (batch, {self.latent_dim}), got {z.shape}")
-        if not np.all(np.isfinite(z)):
+        if not bool(backend.xp.all(backend.xp.isfinite(z))):
             raise ValueError("z contains NaN or Inf values")
-        return z.astype(self.dtype, copy=False)
+        return z
 
     def decode(self, z):
-        """Mean image E[x | z]: (batch, input_dim) for z: (batch, latent_dim)."""
-        return self.likelihood.mean(self.decoder.forward(self.check_latent(z)))
+        """Mean image E[x | z]: (batch, input_dim) for z: (batch, latent_dim), as NumPy."""
+        out = self.decoder.forward(self.check_latent(z))
+        return current().to_host(self.likelihood.mean(out))
 
     def reconstruct(self, x):
-        """Decode the code of x (the mean code for a VAE): (batch, input_dim)."""
+        """Decode the code of x (the mean code for a VAE): (batch, input_dim), as NumPy."""
         return self.decode(self.code(x))
 
     def interpolate(self, x1, x2, steps=10):
         """Decode ``steps`` codes on the straight line between the codes of two images.
 
-        x1, x2: (input_dim,) or (1, input_dim). Returns (steps, input_dim).
+        x1, x2: (input_dim,) or (1, input_dim). Returns (steps, input_dim), as NumPy.
         """
         if int(steps) != steps or steps < 2:
             raise ValueError(f"steps must be an integer >= 2, got {steps}")

@@ -1,22 +1,22 @@
 """The variational autoencoder (Kingma & Welling, 2013), forward and backward by hand.
 
-    q(z|x) = N(mu(x), diag sigma^2(x))   encoder: x -> [mu, logvar]
+    q(z|x) = N(mu(x), diag sigma^2(x))   encoder: x -> h = [mu, logvar]  (components.DiagonalGaussian)
     z = mu + sigma * eps, eps ~ N(0, I)   the reparameterization trick
+    p(z) = N(0, I)                        the prior                       (components.StandardNormal)
     p(x|z)                                decoder + likelihood (Bernoulli or Gaussian)
     loss = -ELBO = E_q[-log p(x|z)] + beta * KL(q(z|x) || N(0, I))   (nats per image)
 """
 import numpy as np
 
-from ..backend import get_backend
-from ..kernels.reparam import reparam_kl_backward, reparam_kl_forward
-from ..losses import kl_normal
-from .base import Model
+from ..backends import current
+from ..components import DiagonalGaussian, StandardNormal
+from .base import Model, generator
 
 
 class VAE(Model):
     """Variational autoencoder with an MLP encoder and decoder.
 
-    encoder: MLP [input_dim, *hidden, 2 * latent_dim], split into mu and logvar;
+    encoder: MLP [input_dim, *hidden, 2 * latent_dim], read by the posterior as [mu, logvar];
     decoder: MLP [latent_dim, *hidden reversed, input_dim], read by the likelihood.
     ``beta`` weighs the KL term (beta = 1 is the ELBO; beta > 1 is the beta-VAE).
     """
@@ -26,66 +26,57 @@ class VAE(Model):
                  dtype=np.float32):
         if not beta >= 0:
             raise ValueError(f"beta must be >= 0, got {beta}")
-        super().__init__(input_dim, hidden, latent_dim, 2 * latent_dim, likelihood, activation,
-                         variance, sigma, seed, dtype)
+        self.posterior = DiagonalGaussian(latent_dim)
+        self.prior = StandardNormal(latent_dim)
+        super().__init__(input_dim, hidden, latent_dim, self.posterior.encoder_outputs,
+                         likelihood, activation, variance, sigma, seed, dtype)
         self.beta = float(beta)
 
     def config(self):
         return {**super().config(), "beta": self.beta}
 
     def encode(self, x):
-        """Parameters of q(z|x): mu, logvar, each (batch, latent_dim)."""
-        h = self.encoder.forward(self.check_input(x))
-        return h[:, :self.latent_dim], h[:, self.latent_dim:]
+        """Parameters of q(z|x): mu, logvar, each (batch, latent_dim), as NumPy."""
+        backend = current()
+        mu, logvar = self.posterior.split(self.encoder.forward(self.check_input(x)))
+        return backend.to_host(mu), backend.to_host(logvar)
 
     def code(self, x):
         """The mean code mu(x), used to reconstruct and interpolate."""
         return self.encode(x)[0]
 
     def sample(self, n, rng, mean=True):
-        """n images decoded from z ~ N(0, I): the mean image, or a random one: (n, input_dim)."""
+        """n images decoded from z ~ N(0, I): the mean image, or a random one: (n, input_dim),
+        as NumPy. ``rng``: a numpy.random.Generator or an integer seed."""
         if int(n) != n or n < 1:
             raise ValueError(f"n must be a positive integer, got {n}")
-        if rng is None:
-            raise ValueError("pass rng=np.random.default_rng(seed) to sample")
-        z = rng.standard_normal((int(n), self.latent_dim)).astype(self.dtype)
-        out = self.decoder.forward(z)
-        return self.likelihood.mean(out) if mean else self.likelihood.sample(out, rng)
+        rng = generator(rng)
+        out = self.decoder.forward(self.prior.sample(int(n), rng, self.dtype))
+        images = self.likelihood.mean(out) if mean else self.likelihood.sample(out, rng)
+        return current().to_host(images)
 
     def _noise(self, shape, rng, eps):
+        backend = current()
         if eps is not None:
-            eps = np.asarray(eps)
-            if eps.shape != shape:
-                raise ValueError(f"eps must have shape {shape}, got {eps.shape}")
-            if not np.all(np.isfinite(eps)):
+            eps = backend.asarray(eps, dtype=self.dtype)
+            if tuple(eps.shape) != shape:
+                raise ValueError(f"eps must have shape {shape}, got {tuple(eps.shape)}")
+            if not bool(backend.xp.all(backend.xp.isfinite(eps))):
                 raise ValueError("eps contains NaN or Inf values")
-            return eps.astype(self.dtype, copy=False)
+            return eps
         if rng is None:
             raise ValueError("pass rng=np.random.default_rng(seed) (or a fixed eps)")
-        return rng.standard_normal(shape, dtype=self.dtype)
+        return backend.standard_normal(rng, shape, self.dtype)
 
     def _forward(self, x, rng, eps):
-        """Forward pass; returns the loss parts and what the backward pass needs."""
+        """Forward pass: the loss parts, and dL/d(decoder output) for the backward pass."""
         x = self.check_input(x)
         h = self.encoder.forward(x)
-        mu, logvar = h[:, :self.latent_dim], h[:, self.latent_dim:]
-        eps = self._noise(mu.shape, rng, eps)
-        if get_backend() == "numba":  # the same numbers from fused kernels (kernels/reparam.py)
-            return self._forward_fused(x, h, eps)
-        sigma = np.exp(0.5 * logvar)
-        z = mu + sigma * eps  # reparameterization: z is a differentiable function of mu, logvar
+        eps = self._noise((x.shape[0], self.latent_dim), rng, eps)
+        z, kl = self.posterior.forward(h, eps)  # z = mu + sigma * eps, KL to N(0, I)
         recon, dout = self.likelihood.nll(self.decoder.forward(z), x)
-        kl, dmu_kl, dlogvar_kl = kl_normal(mu, logvar)
-        parts = {"loss": float(recon + self.beta * kl), "recon": float(recon), "kl": float(kl)}
-        return parts, (dout, eps, sigma, dmu_kl, dlogvar_kl)
-
-    def _forward_fused(self, x, h, eps):
-        """Reparameterization and KL in one kernel; the backward cache holds h instead of the
-        KL gradients (``reparam_kl_backward`` recomputes them on the way back)."""
-        z, sigma, kl = reparam_kl_forward(h, eps)
-        recon, dout = self.likelihood.nll(self.decoder.forward(z), x)
-        parts = {"loss": float(recon + self.beta * kl), "recon": float(recon), "kl": float(kl)}
-        return parts, (dout, eps, sigma, h, None)
+        parts = {"loss": float(recon + self.beta * kl), "recon": float(recon), "kl": kl}
+        return parts, dout
 
     def loss(self, x, rng=None, eps=None, labels=None):
         """{"loss", "recon", "kl"}: the negative ELBO and its two parts (nats per image),
@@ -95,19 +86,26 @@ class VAE(Model):
     def loss_and_grads(self, x, rng=None, eps=None, labels=None):
         """Same numbers as ``loss``; also fills every gradient by backprop.
 
-        mu and logvar get gradient from two paths: through z (reconstruction) and through
-        the KL term:
+        mu and logvar get gradient from two paths, through z (reconstruction) and through
+        the KL term (``DiagonalGaussian.backward``):
             dL/dmu     = dL/dz                        + beta * dKL/dmu
             dL/dlogvar = dL/dz * eps * sigma / 2      + beta * dKL/dlogvar
         since z = mu + exp(logvar / 2) * eps.
         """
-        parts, (dout, eps, sigma, dmu_kl, dlogvar_kl) = self._forward(x, rng, eps)
+        parts, dout = self._forward(x, rng, eps)
         dz = self.decoder.backward(dout)
-        if dlogvar_kl is None:  # fused path: dmu_kl holds h = [mu, logvar]
-            dh = reparam_kl_backward(dz, eps, sigma, dmu_kl, self.beta)
-        else:
-            dmu = dz + self.beta * dmu_kl
-            dlogvar = dz * eps * 0.5 * sigma + self.beta * dlogvar_kl
-            dh = np.concatenate([dmu, dlogvar], axis=1)
+        dh = self.posterior.backward(dz, self.beta)
         self.encoder.backward(dh, need_dx=False)  # x is data: no gradient wrt x is needed
         return parts
+
+    def log_importance_weights(self, x, n_samples, rng):
+        """log w = log p(x|z) + log p(z) - log q(z|x) for ``n_samples`` draws z ~ q(z|x) of each
+        image: (n_samples, batch). x: (batch, input_dim) from ``check_input``; backend arrays.
+        Their log-mean-exp over the draws estimates log p(x) (``evaluate.log_likelihood``)."""
+        xp = current().xp
+        h = self.encoder.forward(x)
+        z = self.posterior.sample(h, rng, n_samples)  # (samples, batch, latent)
+        out = self.decoder.forward(xp.reshape(z, (-1, self.latent_dim)))
+        log_px_z = self.likelihood.log_prob(out, xp.tile(x, (n_samples, 1)))
+        return (xp.reshape(log_px_z, (n_samples, -1)) + self.prior.log_prob(z)
+                - self.posterior.log_prob(z, h))

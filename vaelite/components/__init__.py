@@ -1,0 +1,6 @@
+"""Latent parts that models are assembled from, each with its forward pass, backward pass and
+log-density: the diagonal-Gaussian posterior q(z|x) and the standard-normal prior p(z)."""
+from .gaussian_posterior import DiagonalGaussian
+from .normal_prior import StandardNormal
+
+__all__ = ["DiagonalGaussian", "StandardNormal"]
