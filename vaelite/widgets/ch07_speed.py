@@ -43,18 +43,17 @@ def time_step_parts(backend, x_train, hidden=(400,), latent=20, batch=128, steps
     with those keys and "total" (the sum of the three medians).
     """
     import vaelite
-    from vaelite.kernels.binarize import binarize
 
     model = vaelite.VAE(hidden=tuple(hidden), latent_dim=latent, seed=seed)
     opt = vaelite.Adam(model.parameters(), lr=1e-3)
     rng = np.random.default_rng(seed)
     n = len(x_train)
     times = {"data": [], "forward+backward": [], "Adam": []}
-    with vaelite.use_backend(backend):
+    with vaelite.use_backend(backend) as be:
         for i in range(warmup + steps):
             t0 = time.perf_counter()
             x = x_train[rng.integers(0, n, batch)]
-            xb = binarize(x, rng.random(x.shape, dtype=np.float32))
+            xb = be.binarize(x, rng)
             t1 = time.perf_counter()
             model.loss_and_grads(xb, rng)
             t2 = time.perf_counter()
