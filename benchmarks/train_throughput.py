@@ -51,6 +51,7 @@ def main(argv=None):
           f"implementation; median of {meta['repeats']} alternating repeats; /torch: median "
           f"of the paired ratios")
     print(bm.format_table(results))
+    print(bm.isolation_line(results))
     if first:
         print("\nfirst call in a fresh process (784-400-20, batch 128; numba compiles on first use):")
         print(bm.format_first_call(first))

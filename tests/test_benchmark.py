@@ -110,7 +110,7 @@ def test_tiny_run_end_to_end_one_process_per_impl(monkeypatch):
     monkeypatch.setitem(bm.MODELS, "tiny", ((16,), 4))
     results = bm.run_benchmark(threads=(1,), models=("tiny",), batches=(32,),
                                impls=("numpy", "numba"), repeats=2, min_time=0.01, warmup=1,
-                               verbose=False, measure_mem=False,
+                               settle_s=0.05, verbose=False, measure_mem=False,
                                gpu={"cupy": False, "torch_cuda": False})
     rows = results["rows"]
     assert [r["impl"] for r in rows] == ["numpy", "numba"]
@@ -126,4 +126,5 @@ def test_tiny_run_end_to_end_one_process_per_impl(monkeypatch):
     table = bm.format_table(results)
     assert "not measured (no GPU)" in table
     assert bm.key_ratio(results) is None
+    assert "at most" in bm.isolation_line(results)
     json.dumps(results)

@@ -217,7 +217,7 @@ def format_table(results):
     one line per GPU implementation that was not measured. ``/torch`` is the median of the
     paired ratios to PyTorch on the same kind of device, ``range`` their smallest and largest."""
     head = (f"{'model':<15} {'batch':>5} {'thr':>3} {'impl':<14} {'samples/s':>10} "
-            f"{'step ms':>8} {'/torch':>6} {'range':>9} {'/GEMM bnd':>9} {'GEMM bnd':>9} "
+            f"{'step ms':>8} {'/torch':>6} {'range':>11} {'/GEMM bnd':>9} {'GEMM bnd':>9} "
             f"{'GF/s':>6} {'+MiB':>5} {'RSS MiB':>7} {'-ELBO':>8}")
     lines = [head, "-" * len(head)]
     for r in results["rows"]:
@@ -227,7 +227,7 @@ def format_table(results):
         lines.append(
             f"{r['model']:<15} {r['batch']:>5} {r['threads']:>3} {r['impl']:<14} "
             f"{r['samples_per_s']:>10.0f} {r['step_ms']:>8.2f} {_fmt(paired, '.2f'):>6} "
-            f"{spread:>9} {_fmt(r.get('ratio_to_gemm_bound'), '.2f'):>9} "
+            f"{spread:>11} {_fmt(r.get('ratio_to_gemm_bound'), '.2f'):>9} "
             f"{_fmt(r.get('gemm_bound_samples_per_s'), '.0f'):>9} "
             f"{_fmt(r.get('gemm_gflops'), '.1f'):>6} {_fmt(r.get('peak_mem_mib'), '.0f'):>5} "
             f"{_fmt(r.get('peak_rss_mib'), '.0f'):>7} {_fmt(r.get('final_neg_elbo'), '.2f'):>8}")
@@ -235,6 +235,16 @@ def format_table(results):
         lines.append(f"{'(all)':<15} {'':>5} {'':>3} {entry['impl']:<14} "
                      f"not measured ({entry['reason']})")
     return "\n".join(lines)
+
+
+def isolation_line(results):
+    """How much CPU the idle workers used while another one was timed (they should sleep)."""
+    shares = [r["others_cpu_share"] for r in results["rows"]
+              if r.get("others_cpu_share") is not None]
+    if not shares:
+        return "idle workers' CPU during the timed blocks: not recorded"
+    return (f"idle workers' CPU during the timed blocks: at most {max(shares):.1%} of a block's "
+            f"wall time (median {median(shares):.1%})")
 
 
 def format_first_call(first):
@@ -388,7 +398,7 @@ def _log(verbose, msg):
         print(msg, file=sys.stderr, flush=True)
 
 
-def measure_threads(threads, configs, impls, repeats, min_time, warmup, settle_s=0.05,
+def measure_threads(threads, configs, impls, repeats, min_time, warmup, settle_s=0.3,
                     seed=0, verbose=True, script=None):
     """Rows for one thread count: one worker process per implementation, started one after the
     other (each imports its framework, loads the data, compiles or initialises lazily, alone);
@@ -418,7 +428,10 @@ def measure_threads(threads, configs, impls, repeats, min_time, warmup, settle_s
             for r in range(repeats):  # alternate, in a rotating order
                 order = impls[r % len(impls):] + impls[:r % len(impls)]
                 for impl in order:
-                    time.sleep(settle_s)  # the previous worker's threads go to sleep
+                    # let the previous worker's threads go to sleep: OpenBLAS's spin on for
+                    # about 0.1 s after a product (measured: with a 0.05 s pause an idle numpy
+                    # worker still took 7% of a core from the next block)
+                    time.sleep(settle_s)
                     before = {i: w.cpu_seconds() for i, w in workers.items() if i != impl}
                     reply = workers[impl].call("run", steps=n_steps)
                     for i, w in workers.items():
@@ -490,7 +503,7 @@ def measure_first_call(backends=("numpy", "numba"), verbose=True, script=None):
 
 def run_benchmark(quick=False, threads=(1, 2), models=tuple(MODELS), batches=(128, 512),
                   impls=None, repeats=None, min_time=None, verbose=True, measure_mem=True,
-                  warmup=None, settle_s=0.05, seed=0, script=None, gpu=None):
+                  warmup=None, settle_s=0.3, seed=0, script=None, gpu=None):
     """Run the benchmark and return a JSON-ready dict: {"rows": [...], "meta": {...},
     "not_measured": [...]}. ``impls``: default every implementation this machine can run
     (``available_impls``); GPU implementations asked for without a GPU are listed under
@@ -529,11 +542,23 @@ def run_benchmark(quick=False, threads=(1, 2), models=tuple(MODELS), batches=(12
             "processor": cpu_name(), "cpus": os.cpu_count(), "quick": quick,
             "date": time.strftime("%Y-%m-%d"), "repeats": repeats, "min_time_s": min_time,
             "warmup_steps": warmup, "settle_s": settle_s, "impls": run,
-            "numpy": np.__version__, "versions": versions(), "gpu": gpu,
+            "numpy": np.__version__, "versions": versions(), "gpu": gpu, "git": git_state(),
             "method": "one process per implementation, alternating timed blocks in a rotating "
                       "order; medians of the repeats; ratios: medians of paired ratios",
             "key": {"model": KEY[0], "batch": KEY[1], "threads": KEY[2]}}
     return {"rows": rows, "meta": meta, "not_measured": not_measured}
+
+
+def git_state():
+    """The commit the library ran from, "+ changes" when the working tree differs from it."""
+    try:
+        def git(*args):
+            return subprocess.run(["git", *args], capture_output=True, text=True, cwd=str(ROOT),
+                                  check=True, timeout=10).stdout.strip()
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", "vaelite")
+        return git("rev-parse", "--short", "HEAD") + (" + changes in vaelite/" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
 def cpu_name():
