@@ -17,13 +17,16 @@ import pytest
 from vaelite import data
 from vaelite.data import (
     MNIST,
+    ArrayData,
     ChecksumError,
     DownloadError,
     binarize,
     binarize_static,
     check_images,
+    load_array_file,
     load_mnist,
     mnist_dir,
+    read_array_file,
     read_idx,
 )
 
@@ -325,3 +328,106 @@ def test_check_images_options():
         check_images([[0.5, 0.5]])
     with pytest.raises(TypeError, match="Generator"):
         binarize(np.full((1, 2), 0.5), rng=0)
+
+
+# --------------------------------------------------------------------------- your own images: load_array_file
+
+
+def _blobs(n=40, h=8, w=8, seed=0):
+    """n uint8 images (n, h, w) with a bright square at a random place, labels 0..3."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 40, size=(n, h, w)).astype(np.uint8)
+    for i in range(n):
+        r, c = rng.integers(0, h - 2), rng.integers(0, w - 2)
+        x[i, r:r + 3, c:c + 3] = 255
+    return x, np.arange(n) % 4
+
+
+def test_load_array_file_uint8_images_with_labels(tmp_path):
+    x, y = _blobs(40)
+    np.savez(tmp_path / "blobs.npz", x=x, y=y.astype(np.int32))
+    d = load_array_file(tmp_path / "blobs.npz", test_size=0.25, seed=3)
+    assert isinstance(d, ArrayData)
+    assert d.x_train.shape == (30, 64) and d.x_test.shape == (10, 64) and d.test_size == 10
+    assert d.x_train.dtype == d.x_test.dtype == np.float32
+    assert d.y_train.shape == (30,) and d.y_test.dtype == np.int64
+    assert d.image_shape == (8, 8) and d.seed == 3
+    assert "uint8" in d.scaled and "255" in d.scaled
+    assert d.source == str((tmp_path / "blobs.npz").resolve()) and len(d.sha256) == 64
+    # The split partitions the file: every image exactly once, labels kept with their images.
+    flat = x.reshape(40, 64).astype(np.float32) / 255
+    both = np.concatenate([d.x_train, d.x_test])
+    rows = [int(np.flatnonzero((flat == row).all(axis=1))[0]) for row in both]
+    assert sorted(rows) == list(range(40))
+    assert np.array_equal(np.concatenate([d.y_train, d.y_test]), y[rows])
+    again = load_array_file(tmp_path / "blobs.npz", test_size=10, seed=3)
+    assert np.array_equal(again.x_test, d.x_test)  # the same split for the same seed
+    other = load_array_file(tmp_path / "blobs.npz", test_size=10, seed=4)
+    assert not np.array_equal(other.x_test, d.x_test)
+    info = d.split_info()
+    assert info["n_train"] == 30 and info["n_test"] == 10 and info["image_shape"] == [8, 8]
+
+
+def test_load_array_file_flat_floats_and_npy(tmp_path):
+    x, _ = _blobs(20)
+    flat = x.reshape(20, 64).astype(np.float64) / 255
+    np.savez(tmp_path / "flat.npz", x=flat)
+    d = load_array_file(tmp_path / "flat.npz", test_size=5)
+    assert d.image_shape == (8, 8) and d.y_train is None and d.scaled is None  # 64 is a square
+    assert d.x_train.dtype == np.float32 and d.x_test.shape == (5, 64)
+    np.save(tmp_path / "images.npy", x)
+    d = load_array_file(tmp_path / "images.npy", test_size=0.1)
+    assert d.x_test.shape == (2, 64) and d.y_test is None and d.image_shape == (8, 8)
+    np.savez(tmp_path / "wide.npz", x=flat[:, :48])  # 48 values: not a square
+    with pytest.raises(ValueError, match="48 values per image, not a square.*image_shape"):
+        load_array_file(tmp_path / "wide.npz")
+    assert load_array_file(tmp_path / "wide.npz", image_shape=(6, 8)).image_shape == (6, 8)
+    x48, _, shape, _ = read_array_file(tmp_path / "wide.npz")  # no split, no shape needed
+    assert x48.shape == (20, 48) and shape is None
+    with pytest.raises(ValueError, match="48 values per image, the model expects 64"):
+        read_array_file(tmp_path / "wide.npz", n_features=64)
+
+
+def test_load_array_file_gaussian_values(tmp_path):
+    np.savez(tmp_path / "big.npz", x=np.linspace(-3, 20, 10 * 16).reshape(10, 16))
+    with pytest.raises(ValueError, match=r"big.npz must lie in \[0, 1\].*Bernoulli"):
+        load_array_file(tmp_path / "big.npz")
+    d = load_array_file(tmp_path / "big.npz", test_size=2, unit_interval=False)
+    assert d.x_train.min() < 0 and d.image_shape == (4, 4)
+
+
+@pytest.mark.parametrize("arrays, kwargs, error, message", [
+    ({"images": np.zeros((4, 4))}, {}, ValueError, r"bad.npz has no array 'x' \(it holds: images\)"),
+    ({"x": np.zeros(16)}, {}, ValueError, r"x in .*bad.npz must have shape \(n, d\) or \(n, h, w\)"),
+    ({"x": np.zeros((4, 2, 2, 2))}, {}, ValueError, "must have shape"),
+    ({"x": np.zeros((0, 16))}, {}, ValueError, "empty"),
+    ({"x": np.zeros((1, 16))}, {}, ValueError, "at least 2"),
+    ({"x": np.array([[0.5, np.nan, 0, 0]] * 4)}, {}, ValueError, r"x in .*bad.npz contains NaN"),
+    ({"x": np.full((4, 4), 3, np.int64)}, {}, ValueError, r"must lie in \[0, 1\]"),
+    ({"x": np.zeros((4, 4)), "y": np.zeros(3)}, {}, ValueError, r"y in .*bad.npz must have shape \(4,\)"),
+    ({"x": np.zeros((4, 4)), "y": np.array(["a"] * 4)}, {}, ValueError, "y in .*finite numbers"),
+    ({"x": np.array([["a"] * 4] * 4)}, {}, ValueError, "must hold numbers"),
+    ({"x": np.zeros((4, 3, 3))}, {"image_shape": (1, 9)}, ValueError, r"shape 3x3, but image_shape is \(1, 9\)"),
+    ({"x": np.zeros((4, 9))}, {"image_shape": (2, 4)}, ValueError, "9 values per image, but image_shape 2x4 holds 8"),
+    ({"x": np.zeros((4, 4))}, {"test_size": 4}, ValueError, "between 1 and 3"),
+    ({"x": np.zeros((4, 4))}, {"test_size": 0}, ValueError, "between 1 and 3"),
+    ({"x": np.zeros((4, 4))}, {"test_size": 1.0}, ValueError, r"in \(0, 1\)"),
+    ({"x": np.zeros((4, 4))}, {"test_size": "10%"}, ValueError, "count or a fraction"),
+])
+def test_load_array_file_errors_name_the_file(tmp_path, arrays, kwargs, error, message):
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(error, match=message):
+        load_array_file(tmp_path / "bad.npz", **kwargs)
+
+
+def test_load_array_file_unreadable_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no data file at .*missing.npz"):
+        load_array_file(tmp_path / "missing.npz")
+    (tmp_path / "corrupt.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(ValueError, match="corrupt.npz is not a readable .npz or .npy file"):
+        load_array_file(tmp_path / "corrupt.npz")
+    np.save(tmp_path / "objects.npy", np.array([{"a": 1}] * 3, dtype=object))
+    with pytest.raises(ValueError, match="objects.npy is not a readable.*Python objects"):
+        load_array_file(tmp_path / "objects.npy")
+    with pytest.raises(ValueError, match="is a folder"):
+        load_array_file(tmp_path)

@@ -20,6 +20,10 @@ A Bernoulli decoder models binary pixels, so we binarize the grey levels by samp
   or, for both splits at once, ``data.binarized(seed=0)``.
 
 ``check_images(x)`` is the input validator that models and the training loop reuse.
+
+Your own images: ``load_array_file("digits.npz", test_size=0.1, seed=0)`` reads an ``.npz``
+(array ``x``, optional labels ``y``) or an ``.npy`` of images, checks them and holds out a
+test split (see ``ArrayData``).
 """
 
 from __future__ import annotations
@@ -28,10 +32,12 @@ import dataclasses
 import gzip
 import hashlib
 import http.client
+import math
 import os
 import struct
 import tempfile
 import urllib.request
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +54,9 @@ __all__ = [
     "binarize",
     "binarize_static",
     "check_images",
+    "ArrayData",
+    "load_array_file",
+    "read_array_file",
     "DownloadError",
     "ChecksumError",
 ]
@@ -374,3 +383,203 @@ def binarize_static(x, seed: int = 0, *, name: str = "x"):
     x: (n, features) float in [0, 1]; returns (n, features) float32 in {0, 1}.
     """
     return binarize(x, np.random.default_rng(seed), name=name)
+
+
+# --------------------------------------------------------------------------- your own images
+
+
+@dataclass(frozen=True, eq=False)
+class ArrayData:
+    """Images read from an ``.npz`` or ``.npy`` file by ``load_array_file``, split train/test.
+
+    x_train: (n_train, d) float32     y_train: (n_train,) labels, or None if the file has none
+    x_test:  (n_test, d)  float32     y_test:  (n_test,)  labels, or None
+    image_shape: (h, w) with h * w == d, the shape to draw each row at
+    source:  the file's absolute path;  sha256: its SHA-256 (to notice a changed file)
+    test_size, seed: the split (``n_test`` examples held out, chosen with ``seed``)
+    scaled:  a note if uint8 pixels were divided by 255, else None
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray | None
+    x_test: np.ndarray
+    y_test: np.ndarray | None
+    image_shape: tuple
+    source: str
+    sha256: str
+    test_size: int
+    seed: int
+    scaled: str | None = None
+
+    @property
+    def name(self) -> str:
+        return Path(self.source).name
+
+    def split_info(self) -> dict:
+        """The data source and the split as a JSON-ready dict (what a run records)."""
+        return {"source": self.source, "sha256": self.sha256,
+                "image_shape": list(self.image_shape), "n_train": len(self.x_train),
+                "n_test": len(self.x_test), "test_size": self.test_size, "seed": self.seed,
+                "scaled": self.scaled}
+
+    def __repr__(self) -> str:
+        return (f"ArrayData(source={self.source!r}, x_train={self.x_train.shape}, "
+                f"x_test={self.x_test.shape}, image_shape={self.image_shape}, "
+                f"labels={self.y_train is not None})")
+
+
+def _read_array_file(path: Path):
+    """(x, y or None) from an .npz (arrays x and, optionally, y) or an .npy (x only)."""
+    if not path.exists():
+        raise FileNotFoundError(f"no data file at {path}")
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not an .npz or .npy file")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded:
+                if "x" not in loaded.files:
+                    found = ", ".join(loaded.files) or "no arrays"
+                    raise KeyError(f"has no array 'x' (it holds: {found}); save your images "
+                                   "with np.savez(path, x=images, y=labels)")
+                return loaded["x"], (loaded["y"] if "y" in loaded.files else None)
+        return loaded, None
+    except KeyError as err:
+        raise ValueError(f"{path} {err.args[0]}") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{path} is not a readable .npz or .npy file (truncated or corrupt, "
+                         f"or it holds Python objects): {err}") from None
+
+
+def read_array_file(
+    path: str | os.PathLike,
+    *,
+    image_shape: tuple[int, int] | None = None,
+    unit_interval: bool = True,
+    n_features: int | None = None,
+):
+    """Read and check every image of an ``.npz`` or ``.npy`` file, without splitting.
+
+    Returns ``(x, y, image_shape, scaled)``: x (n, d) float32, y (n,) labels or None,
+    image_shape (h, w), or None for (n, d) images with d not a square and no ``image_shape``
+    given, and scaled, a note or None. ``n_features``: if given, d must equal it (a model's
+    input size). Otherwise the rules are those of ``load_array_file``.
+    """
+    path = Path(path).expanduser()
+    x, y = _read_array_file(path)
+    where = f"x in {path}"
+    if x.ndim == 3:
+        if n_features is not None and x.shape[1] * x.shape[2] != n_features:
+            raise ValueError(f"{where} holds images of {x.shape[1]}x{x.shape[2]} values, the "
+                             f"model expects {n_features}")
+        if image_shape is not None and tuple(int(s) for s in image_shape) != x.shape[1:]:
+            raise ValueError(f"{where} holds images of shape {x.shape[1]}x{x.shape[2]}, "
+                             f"but image_shape is {tuple(image_shape)}")
+        image_shape = x.shape[1:]
+        x = x.reshape(len(x), x.shape[1] * x.shape[2])
+    elif x.ndim == 2:
+        d = x.shape[1]
+        if n_features is not None and d != n_features:
+            raise ValueError(f"{where} has {d} values per image, the model expects {n_features}")
+        if image_shape is not None:
+            h, w = (int(s) for s in image_shape)
+            if h < 1 or w < 1 or h * w != d:
+                raise ValueError(f"{where} has {d} values per image, but image_shape "
+                                 f"{h}x{w} holds {h * w}")
+            image_shape = (h, w)
+        elif math.isqrt(d) ** 2 == d:
+            image_shape = (math.isqrt(d),) * 2
+    else:
+        raise ValueError(f"{where} must have shape (n, d) or (n, h, w), got shape {x.shape}")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"{where} is empty: shape {x.shape}")
+
+    scaled = None
+    if x.dtype == np.uint8:
+        scaled = (f"{path.name}: x is uint8 (values {x.min()}..{x.max()}), divided by 255 "
+                  "to lie in [0, 1]")
+        x = x.astype(np.float32) / np.float32(255)
+    elif x.dtype.kind in "biuf":
+        x = x.astype(np.float32)
+    else:
+        raise ValueError(f"{where} must hold numbers, got dtype {x.dtype}")
+    try:
+        check_images(x, where, unit_interval=unit_interval)
+    except ValueError as err:
+        hint = ("; a Bernoulli decoder needs values in [0, 1]: scale them, or save 0..255 "
+                "pixels as uint8") if "must lie in [0, 1]" in str(err) else ""
+        raise ValueError(f"{err}{hint}") from None
+
+    n = len(x)
+    if y is not None:
+        if y.shape != (n,):
+            raise ValueError(f"y in {path} must have shape ({n},), one label per image, got "
+                             f"shape {y.shape}")
+        if y.dtype.kind in "biu":
+            y = y.astype(np.int64)
+        elif y.dtype.kind != "f" or not np.all(np.isfinite(y)):
+            raise ValueError(f"y in {path} must hold finite numbers, got dtype {y.dtype}")
+
+    return x, y, None if image_shape is None else tuple(int(s) for s in image_shape), scaled
+
+
+def load_array_file(
+    path: str | os.PathLike,
+    test_size: int | float = 0.1,
+    seed: int = 0,
+    *,
+    image_shape: tuple[int, int] | None = None,
+    unit_interval: bool = True,
+) -> ArrayData:
+    """Read images from an ``.npz`` or ``.npy`` file, check them and hold out a test split.
+
+    The file: an ``.npz`` with an array ``x`` and optionally labels ``y`` of shape (n,)
+    (``np.savez(path, x=images, y=labels)``), or an ``.npy`` holding the images alone.
+    ``x`` has shape (n, d) (flattened images) or (n, h, w) (images).
+
+    Values: uint8 pixels are divided by 255 (``ArrayData.scaled`` says so); any other dtype
+    is converted to float32 as is. With ``unit_interval`` (a Bernoulli decoder, or
+    binarized training) every value must then lie in [0, 1]; NaN and Inf are always errors.
+
+    image_shape: (h, w) to draw each image at. Taken from x if it is (n, h, w) (a given
+    ``image_shape`` must then agree); for (n, d) it must be given unless d is a square.
+
+    test_size: the number of examples held out (an int >= 1), or a fraction in (0, 1) of n
+    (rounded, at least 1). ``seed`` shuffles the examples before the split, so the same file,
+    test_size and seed always give the same split; both sets keep the shuffled order.
+
+    Returns an ``ArrayData`` with x_train (n - n_test, d) and x_test (n_test, d) float32,
+    y_train / y_test ((n_train,) / (n_test,), int64 for integer labels) or None, and
+    image_shape (h, w). Raises FileNotFoundError for a missing file and ValueError naming
+    the file and the problem for anything else.
+    """
+    path = Path(path).expanduser()
+    x, y, image_shape, scaled = read_array_file(path, image_shape=image_shape,
+                                                unit_interval=unit_interval)
+    if image_shape is None:
+        raise ValueError(f"x in {path} has {x.shape[1]} values per image, not a square number: "
+                         "give the image shape (image_shape=(h, w); on the command line "
+                         "--image-shape H W)")
+    n = len(x)
+    if n < 2:
+        raise ValueError(f"{path} holds {n} image; a train/test split needs at least 2")
+    numbers = (int, float, np.integer, np.floating)
+    if isinstance(test_size, (bool, np.bool_)) or not isinstance(test_size, numbers):
+        raise ValueError(f"test_size must be a count or a fraction, got {test_size!r}")
+    if isinstance(test_size, (float, np.floating)):
+        if not 0 < test_size < 1:
+            raise ValueError(f"a fractional test_size must lie in (0, 1), got {test_size}")
+        n_test = min(max(1, round(test_size * n)), n - 1)
+    else:
+        n_test = int(test_size)
+        if not 1 <= n_test < n:
+            raise ValueError(f"test_size must be between 1 and {n - 1} for the {n} images of "
+                             f"{path}, got {n_test}")
+    order = np.random.default_rng(seed).permutation(n)
+    test_idx, train_idx = order[:n_test], order[n_test:]
+    return ArrayData(
+        x_train=x[train_idx], y_train=None if y is None else y[train_idx],
+        x_test=x[test_idx], y_test=None if y is None else y[test_idx],
+        image_shape=image_shape, source=str(path.resolve()),
+        sha256=_sha256(path), test_size=n_test, seed=int(seed), scaled=scaled,
+    )
