@@ -120,4 +120,33 @@ def test_active_units_counts_dimensions_whose_mean_moves(x_test):
     np.testing.assert_allclose(activity, np.var(model.code(x_test).astype(np.float64), axis=0),
                                rtol=1e-5)
     assert active_units(model, x_test) == 3
-    assert active_units(model, x_test, threshold=np.inf) == 0
+    assert active_units(model, x_test, threshold=1e30) == 0
+
+
+def test_empty_inputs_name_themselves(trained):
+    empty = np.zeros((0, 784), np.float32)
+    with pytest.raises(ValueError, match="x is empty"):
+        elbo(trained, empty, rng=0)
+    with pytest.raises(ValueError, match="x is empty"):
+        log_likelihood(trained, empty, 2, rng=0)
+    with pytest.raises(ValueError, match="x is empty"):
+        latent_activity(trained, empty)
+
+
+def test_integer_seeds_are_accepted_everywhere(trained, x_test):
+    assert elbo(trained, x_test, rng=3) == elbo(trained, x_test, rng=np.random.default_rng(3))
+    np.testing.assert_array_equal(trained.sample(3, rng=7),
+                                  trained.sample(3, np.random.default_rng(7)))
+    assert trained.loss(x_test[:5], rng=4) == trained.loss(x_test[:5], np.random.default_rng(4))
+    for bad, error in (("7", TypeError), (-1, ValueError), (1.5, ValueError)):
+        with pytest.raises(error, match="rng"):
+            trained.sample(2, rng=bad)
+
+
+def test_a_broken_model_is_an_error_not_nan(x_test):
+    model = VAE(hidden=(8,), latent_dim=2)
+    model.decoder.layers[-1].params["b"][0] = np.nan
+    for evaluate_it in (lambda: elbo(model, x_test, rng=0),
+                        lambda: log_likelihood(model, x_test, 2, rng=0)):
+        with pytest.raises(FloatingPointError, match=r"decoder\.2\.b hold NaN or Inf"):
+            evaluate_it()

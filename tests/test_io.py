@@ -124,3 +124,26 @@ def test_a_bad_config_is_reported(good):
     rewrite(good, change)
     with pytest.raises(ValueError, match="cannot rebuild VAE.*beta"):
         load(good)
+
+
+def test_a_model_with_nan_weights_is_never_saved(tmp_path):
+    model = VAE(hidden=(4,), latent_dim=2)
+    good = save(model, tmp_path / "model.npz")
+    before = good.read_bytes()
+    model.decoder.layers[0].params["b"][1] = np.inf
+    with pytest.raises(ValueError, match=r"not saving .*model\.npz: parameter decoder\.0\.b "
+                                         r"holds NaN or Inf"):
+        save(model, good)
+    assert good.read_bytes() == before  # the good checkpoint is untouched
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]  # no temporary left
+
+
+def test_a_checkpoint_with_nan_weights_is_refused(tmp_path):
+    model = VAE(hidden=(4,), latent_dim=2)
+    path = save(model, tmp_path / "model.npz")
+    with np.load(path) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    arrays["param/encoder.2.W"][0, 0] = np.nan  # as written by some other program
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match=r"bad\.npz: parameter encoder\.2\.W holds NaN or Inf"):
+        load(tmp_path / "bad.npz")

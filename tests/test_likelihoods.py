@@ -113,5 +113,5 @@ def test_make_likelihood_and_errors():
     with pytest.raises(ValueError, match="unknown Gaussian variance 'diag'"):
         Gaussian(12, "diag")
     for sigma in (0.0, -1.0, float("nan")):
-        with pytest.raises(ValueError, match="sigma must be positive"):
+        with pytest.raises(ValueError, match="sigma must be a finite number > 0"):
             Gaussian(12, "fixed", sigma)

@@ -315,12 +315,12 @@ def test_constructor_errors():
         VAE(D, (H,), L, activation="gelu")
     with pytest.raises(ValueError, match="unknown Gaussian variance 'full'"):
         VAE(D, (H,), L, likelihood="gaussian", variance="full")
-    with pytest.raises(ValueError, match="sigma must be positive"):
+    with pytest.raises(ValueError, match="sigma must be a finite number > 0"):
         VAE(D, (H,), L, likelihood="gaussian", sigma=0.0)
     for beta in (-1.0, -1e-9, float("nan")):
-        with pytest.raises(ValueError, match="beta must be >= 0"):
+        with pytest.raises(ValueError, match="beta must be a finite number >= 0"):
             VAE(D, (H,), L, beta=beta)
-    with pytest.raises(ValueError, match="MLP sizes"):
+    with pytest.raises(ValueError, match="latent_dim must be a positive integer, got 0"):
         VAE(D, (H,), 0)
 
 

@@ -136,19 +136,19 @@ def test_backends_agree_on_adam():
 @pytest.mark.parametrize("lr", [0.0, -1e-3, float("nan")])
 def test_bad_learning_rate(lr):
     for opt in (SGD, Adam):
-        with pytest.raises(ValueError, match="learning rate must be positive"):
+        with pytest.raises(ValueError, match=r"lr \(the learning rate\) must be a finite number > 0"):
             opt([triple([1.0])], lr=lr)
 
 
 @pytest.mark.parametrize("betas", [(1.0, 0.999), (0.9, 1.0), (-0.1, 0.999), (0.9, 1.5)])
 def test_bad_adam_betas(betas):
-    with pytest.raises(ValueError, match="betas must lie in"):
+    with pytest.raises(ValueError, match="betas must"):
         Adam([triple([1.0])], betas=betas)
 
 
 @pytest.mark.parametrize("momentum", [1.0, -0.1, 2.0])
 def test_bad_momentum(momentum):
-    with pytest.raises(ValueError, match="momentum must lie in"):
+    with pytest.raises(ValueError, match="momentum must"):
         SGD([triple([1.0])], momentum=momentum)
 
 

@@ -7,7 +7,7 @@ import pytest
 from vaelite import VAE
 from vaelite.data import load_mnist
 from vaelite.evaluate import elbo
-from vaelite.optim import SGD
+from vaelite.optim import SGD, Adam
 from vaelite.train import (TEST_NOISE_SEED, History, TrainingDiverged, fit,
                            prepare_test_images)
 
@@ -206,3 +206,58 @@ def test_progress_bar_shows_the_running_loss(capsys):
     assert "loss=" in err and "epoch=2" in err
     fit(Recorder(), grey(20), 1, batch_size=8, binarize=None, progress=False)
     assert capsys.readouterr().err == ""
+
+
+class SabotagedAdam(Adam):
+    """Adam that writes NaN into the first parameter after its ``at``-th update."""
+
+    def __init__(self, parameters, at):
+        super().__init__(parameters)
+        self.at = at
+
+    def step(self):
+        super().step()
+        if self.t == self.at:
+            self.parameters[0][1][0, 0] = np.nan
+
+
+def test_a_last_step_that_breaks_the_weights_is_caught(mnist):
+    """The loss is checked before each update, so the last update of an epoch is checked on
+    the parameters themselves: fit never returns normally with NaN weights."""
+    model = VAE(hidden=(8,), latent_dim=2)
+    opt = SabotagedAdam(model.parameters(), at=2)  # 2 steps per epoch: the last one
+    with pytest.raises(TrainingDiverged, match=r"encoder\.0\.W .*epoch 1, step 2"):
+        fit(model, mnist.x_train[:100], 3, batch_size=50, optimizer=opt, progress=False)
+    model = VAE(hidden=(8,), latent_dim=2)
+    opt = SabotagedAdam(model.parameters(), at=1)  # a middle step: the next loss is NaN
+    with pytest.raises(TrainingDiverged, match=r"loss became nan at epoch 1, step 2"):
+        fit(model, mnist.x_train[:100], 1, batch_size=50, optimizer=opt, progress=False)
+
+
+def test_a_non_finite_test_loss_is_divergence():
+    class NanOnTest(Recorder):  # finite on the 8 training images, NaN on the 3 test images
+        def loss(self, x, rng, labels=None):
+            value = float("nan") if len(x) == 3 else 1.0
+            return {"loss": value, "recon": value}
+
+    with pytest.raises(TrainingDiverged, match=r"at epoch 1: the held-out loss is not finite"):
+        fit(NanOnTest(), grey(8), 2, batch_size=8, test_data=grey(3), binarize=None,
+            progress=False)
+
+
+def test_an_optimizer_of_another_model_is_refused(mnist):
+    model, other = VAE(hidden=(8,), latent_dim=2), VAE(hidden=(8,), latent_dim=2)
+    with pytest.raises(ValueError, match="optimizer does not hold this model's parameters"):
+        fit(model, mnist.x_train[:10], 1, optimizer=Adam(other.parameters()), progress=False)
+    with pytest.raises(TypeError, match="optimizer must be a vaelite optimizer"):
+        fit(model, mnist.x_train[:10], 1, optimizer="adam", progress=False)
+
+
+@pytest.mark.parametrize("name", ["epochs", "batch_size", "eval_every", "seed"])
+@pytest.mark.parametrize("value, error", [(None, TypeError), ("3", TypeError),
+                                          (True, TypeError), (float("nan"), ValueError),
+                                          (float("inf"), ValueError), (-1, ValueError)])
+def test_counts_name_themselves(name, value, error):
+    args = {"epochs": 1, "batch_size": 4, name: value}
+    with pytest.raises(error, match=name):
+        fit(Recorder(), grey(8), binarize=None, progress=False, **args)

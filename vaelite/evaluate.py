@@ -10,14 +10,20 @@ Every number is in nats per image, averaged over the examples (the library's los
 """
 import numpy as np
 
+from . import checks
 from .backends import current
-from .models.base import generator as _generator
+from .data import check_images
 
 
-def _check_batch_size(batch_size):
-    if int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
-    return int(batch_size)
+def _finite(value, what, model):
+    """``value`` unchanged, or a FloatingPointError when it is NaN or infinite."""
+    if not np.all(np.isfinite(value)):
+        bad = [name for name, p, _ in model.parameters()
+               if not bool(current().xp.all(current().xp.isfinite(p)))]
+        cause = (f"the model's parameters {', '.join(bad)} hold NaN or Inf" if bad
+                 else "the model produced an overflow")
+        raise FloatingPointError(f"{what} is not finite ({value}): {cause}")
+    return value
 
 
 def _batches(n, batch_size):
@@ -43,14 +49,18 @@ def elbo(model, x, rng, *, batch_size=500, labels=None):
     e.g. {"loss", "recon", "kl", "nelbo"} for a VAE ("nelbo" = recon + kl, see ``with_nelbo``).
     Each image gets one sample z ~ q(z|x), drawn with ``rng``: fix the seed to compare models.
     """
-    rng, batch_size = _generator(rng), _check_batch_size(batch_size)
+    rng, batch_size = checks.generator(rng), checks.integer(batch_size, "batch_size")
+    n = check_images(x, "x", unit_interval=False).shape[0]  # model.loss checks the rest
+    if labels is not None and len(labels) != n:
+        raise ValueError(f"labels: {len(labels)} labels for {n} images")
     totals = {}
-    for s in _batches(len(x), batch_size):
+    for s in _batches(n, batch_size):
         kwargs = {"labels": labels[s]} if labels is not None else {}
-        parts = model.loss(x[s], rng, **kwargs)
+        parts = model.loss(x[s, ...], rng, **kwargs)
         for key, value in parts.items():
             totals[key] = totals.get(key, 0.0) + value * (s.stop - s.start)
-    return with_nelbo({key: total / len(x) for key, total in totals.items()})
+    result = with_nelbo({key: total / n for key, total in totals.items()})
+    return {key: _finite(value, f"the held-out {key}", model) for key, value in result.items()}
 
 
 def _encode_gaussian(model, x):
@@ -79,13 +89,10 @@ def log_likelihood(model, x, k=1000, *, rng, batch_size=100, sample_chunk=None,
     x: (n, 784). Returns the mean of log p(x) over the n examples (a negative number, in nats),
     or ``(mean, per_example_values)`` with ``per_example=True``.
     """
-    rng, batch_size = _generator(rng), _check_batch_size(batch_size)
-    if int(k) != k or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k}")
-    k = int(k)
-    chunk = max(1, 10_000 // batch_size) if sample_chunk is None else int(sample_chunk)
-    if chunk < 1:
-        raise ValueError(f"sample_chunk must be a positive integer, got {sample_chunk}")
+    rng, batch_size = checks.generator(rng), checks.integer(batch_size, "batch_size")
+    k = checks.integer(k, "k")
+    chunk = (max(1, 10_000 // batch_size) if sample_chunk is None
+             else checks.integer(sample_chunk, "sample_chunk"))
     if not hasattr(model, "log_importance_weights"):
         raise TypeError(f"{type(model).__name__} has no q(z|x): importance sampling needs a "
                         "model with log_importance_weights(x, n_samples, rng), such as a VAE")
@@ -101,7 +108,7 @@ def log_likelihood(model, x, k=1000, *, rng, batch_size=100, sample_chunk=None,
             log_sum = backend.logsumexp(xp.astype(log_w, xp.float64), axis=0)
             log_sum_w = log_sum if log_sum_w is None else xp.logaddexp(log_sum_w, log_sum)
         values[s] = backend.to_host(log_sum_w) - np.log(k)
-    mean = float(values.mean())
+    mean = _finite(float(values.mean()), "the importance-weighted log p(x)", model)
     return (mean, values) if per_example else mean
 
 
@@ -120,12 +127,15 @@ def latent_activity(model, x, *, batch_size=500):
     A dimension whose posterior mean does not change from image to image carries no
     information about x: the decoder ignores it (posterior collapse).
     """
-    batch_size = _check_batch_size(batch_size)
-    mu = np.concatenate([_encode_gaussian(model, x[s])[0] for s in _batches(len(x), batch_size)])
-    return mu.astype(np.float64).var(axis=0)
+    batch_size = checks.integer(batch_size, "batch_size")
+    x = model.check_input(x)
+    mu = np.concatenate([_encode_gaussian(model, x[s, ...])[0]
+                         for s in _batches(x.shape[0], batch_size)])
+    return _finite(mu.astype(np.float64).var(axis=0), "the latent activity", model)
 
 
 def active_units(model, x, threshold=0.01, *, batch_size=500):
     """Number of active latent units (Burda et al., 2015): dimensions j with
     Cov_x(E_q[z_j | x]) > threshold. x: (n, 784) held-out images."""
+    threshold = checks.number(threshold, "threshold", minimum=0)
     return int(np.sum(latent_activity(model, x, batch_size=batch_size) > threshold))

@@ -31,12 +31,17 @@ def save(model, path, metadata=None):
     """Write ``model`` (its config and every parameter) to ``path``, exactly that file name.
 
     metadata: an optional JSON-serialisable dict stored alongside (read it with
-    ``load_metadata``). The file is written to a temporary name first, then renamed, so an
+    ``load_metadata``). A model with a NaN or Inf parameter is refused (ValueError naming it),
+    so a diverged run never replaces a good checkpoint. The file is written to a temporary name first, then renamed, so an
     interrupted save never leaves a half-written checkpoint under ``path``.
     """
     path = Path(path)
     to_host = current().to_host  # a model trained on a GPU saves NumPy arrays
     arrays = {PARAM_PREFIX + name: to_host(param) for name, param, _ in model.parameters()}
+    for key, a in arrays.items():
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"not saving {path}: parameter {key[len(PARAM_PREFIX):]} holds NaN "
+                             "or Inf values (did training diverge?)")
     arrays["config"] = np.array(json.dumps(model.config()))
     arrays["metadata"] = np.array(json.dumps(metadata if metadata is not None else {}))
     arrays["format"] = np.array(FORMAT_VERSION)
@@ -96,8 +101,9 @@ def load(path):
     """Rebuild the model saved at ``path`` and return it, with bit-identical parameters.
 
     Raises FileNotFoundError for a missing file and ValueError, naming the path and the
-    problem, for a truncated or corrupt file, another format version, an unknown model, or
-    parameters whose names, shapes or dtypes differ from the rebuilt model's.
+    problem, for a truncated or corrupt file, another format version, an unknown model,
+    parameters whose names, shapes or dtypes differ from the rebuilt model's, or a parameter
+    that holds NaN or Inf.
     """
     from .models import MODELS
 
@@ -125,6 +131,9 @@ def load(path):
         if saved[pname].shape != p.shape or saved[pname].dtype != p.dtype:
             raise ValueError(f"{path}: parameter {pname} has shape {saved[pname].shape} and "
                              f"dtype {saved[pname].dtype}, the model expects {p.shape} {p.dtype}")
+        if not np.all(np.isfinite(saved[pname])):
+            raise ValueError(f"{path}: parameter {pname} holds NaN or Inf values; the "
+                             "checkpoint is unusable (saved from a diverged run?)")
     for pname, p in params.items():
         p[...] = backend.asarray(saved[pname])  # in place: grads and optimizers keep their arrays
     return model

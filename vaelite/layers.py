@@ -12,6 +12,7 @@ only the array API (``xp``) and the backend's primitives, so it runs on every ba
 """
 import numpy as np
 
+from . import checks
 from .backends import current
 from .functional import namespace, sigmoid, softplus
 
@@ -41,6 +42,8 @@ class Linear(Layer):
 
     def __init__(self, in_features, out_features, rng, dtype=np.float32):
         super().__init__()
+        in_features = checks.integer(in_features, "in_features")
+        out_features = checks.integer(out_features, "out_features")
         backend = current()
         bound = 1.0 / np.sqrt(in_features)
         W = rng.uniform(-bound, bound, (in_features, out_features)).astype(dtype)
@@ -78,7 +81,7 @@ class LeakyReLU(Layer):
 
     def __init__(self, slope=0.01):
         super().__init__()
-        self.slope = slope
+        self.slope = checks.number(slope, "slope")
 
     def forward(self, x):
         self.mask = x > 0
@@ -146,12 +149,12 @@ class MLP(Layer):
     def __init__(self, sizes, rng, activation_name="relu", output_activation=None,
                  dtype=np.float32):
         super().__init__()
-        if len(sizes) < 2 or any(int(s) != s or s < 1 for s in sizes):
+        self.sizes = checks.sizes(sizes, "MLP sizes")
+        if len(self.sizes) < 2:
             raise ValueError(f"MLP sizes must be at least two positive integers, got {sizes}")
-        self.sizes = list(sizes)
         self.layers = []
         self.blocks = []  # (Linear, activation layer or None): one per Linear
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for i, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
             linear = Linear(n_in, n_out, rng, dtype)
             last = i == len(sizes) - 2
             name = output_activation if last else activation_name

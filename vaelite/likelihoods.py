@@ -8,7 +8,7 @@ A likelihood turns the decoder output ``out: (batch, dim)`` into
 """
 import numpy as np
 
-from . import losses
+from . import checks, losses
 from .backends import current
 from .functional import namespace, sigmoid
 from .layers import Layer
@@ -54,8 +54,7 @@ class Gaussian(Layer):
         if variance not in self.VARIANCES:
             raise ValueError(f"unknown Gaussian variance {variance!r}; choose one of "
                              f"{', '.join(self.VARIANCES)}")
-        if not sigma > 0:
-            raise ValueError(f"sigma must be positive, got {sigma}")
+        sigma = checks.number(sigma, "sigma", minimum=0, strict=True)
         self.variance, self.sigma = variance, float(sigma)
         backend = current()
         shape = {"fixed": None, "global": (), "pixel": (dim,)}[variance]

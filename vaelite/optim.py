@@ -4,6 +4,7 @@
     model.loss_and_grads(x, rng)   # fills the grads
     opt.step()                     # param -= update(grad)
 """
+from . import checks
 from .backends import current
 from .functional import namespace
 
@@ -15,9 +16,10 @@ class Optimizer:
         self.parameters = list(parameters)
         if not self.parameters:
             raise ValueError("the optimizer got no parameters")
-        if not lr > 0:
-            raise ValueError(f"the learning rate must be positive, got {lr}")
-        self.lr = lr
+        if not all(isinstance(t, tuple) and len(t) == 3 for t in self.parameters):
+            raise TypeError("parameters must be (name, param, grad) triples, as returned by "
+                            "model.parameters()")
+        self.lr = checks.number(lr, "lr (the learning rate)", minimum=0, strict=True)
         self.t = 0  # number of steps taken
 
 
@@ -26,9 +28,9 @@ class SGD(Optimizer):
 
     def __init__(self, parameters, lr=0.01, momentum=0.0):
         super().__init__(parameters, lr)
-        if not 0 <= momentum < 1:
+        self.momentum = checks.number(momentum, "momentum", minimum=0)
+        if not self.momentum < 1:
             raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
-        self.momentum = momentum
         self.velocity = [namespace(p).zeros_like(p) for _, p, _ in self.parameters]
 
     def step(self):
@@ -48,10 +50,13 @@ class Adam(Optimizer):
 
     def __init__(self, parameters, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(parameters, lr)
-        if not all(0 <= b < 1 for b in betas):
+        if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
+            raise TypeError(f"Adam betas must be a pair (beta1, beta2), got {betas!r}")
+        self.beta1, self.beta2 = (checks.number(b, "each of Adam's betas", minimum=0)
+                                  for b in betas)
+        if not (self.beta1 < 1 and self.beta2 < 1):
             raise ValueError(f"Adam betas must lie in [0, 1), got {betas}")
-        self.beta1, self.beta2 = betas
-        self.eps = eps
+        self.eps = checks.number(eps, "eps", minimum=0, strict=True)
         self.m = [namespace(p).zeros_like(p) for _, p, _ in self.parameters]
         self.v = [namespace(p).zeros_like(p) for _, p, _ in self.parameters]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import evaluate
+from . import checks, evaluate
 from .backends import current
 from .data import binarize_static, check_images
 from .optim import Adam
@@ -88,10 +88,23 @@ def _split(data, name):
     return data, None
 
 
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or int(value) != value or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
+def _check_optimizer(optimizer, model):
+    """The optimizer, if it updates every parameter of the model (else a clear error)."""
+    if not callable(getattr(optimizer, "step", None)) or not hasattr(optimizer, "parameters"):
+        raise TypeError(f"optimizer must be a vaelite optimizer such as "
+                        f"Adam(model.parameters()), got {type(optimizer).__name__}")
+    held = {id(p) for _, p, _ in optimizer.parameters}
+    missing = [name for name, p, _ in model.parameters() if id(p) not in held]
+    if missing:
+        raise ValueError(f"optimizer does not hold this model's parameters ({', '.join(missing)}"
+                         "): make it from this model, e.g. Adam(model.parameters())")
+    return optimizer
+
+
+def _non_finite_parameters(model):
+    """Names of the model's parameters that hold NaN or Inf."""
+    xp = current().xp
+    return [name for name, p, _ in model.parameters() if not bool(xp.all(xp.isfinite(p)))]
 
 
 def fit(model, data, epochs, batch_size=128, optimizer=None, *, test_data=None,
@@ -121,11 +134,14 @@ def fit(model, data, epochs, batch_size=128, optimizer=None, *, test_data=None,
         fit(model, mnist.x_train, epochs=20, callbacks=[snapshot])
 
     Raises ``TrainingDiverged`` (a ``FloatingPointError``) naming the epoch and step as soon
-    as the loss is NaN or infinite.
+    as the training loss is NaN or infinite (checked before each update), a parameter is (checked
+    after each epoch's last update: an earlier one would make the next loss NaN), or the test
+    loss is. The model then holds the parameters of the failed step: do not save it.
     """
-    epochs = _check_positive_int(epochs, "epochs")
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    eval_every = _check_positive_int(eval_every, "eval_every")
+    epochs = checks.integer(epochs, "epochs")
+    batch_size = checks.integer(batch_size, "batch_size")
+    eval_every = checks.integer(eval_every, "eval_every")
+    seed = checks.integer(seed, "seed", minimum=0)
     if binarize not in BINARIZE:
         raise ValueError(f"binarize must be 'dynamic', 'static' or None, got {binarize!r}")
     likelihood = getattr(model, "likelihood", None)
@@ -144,6 +160,7 @@ def fit(model, data, epochs, batch_size=128, optimizer=None, *, test_data=None,
         x = binarize_static(x, TRAIN_BINARIZE_SEED, name="data")
     if optimizer is None:
         optimizer = Adam(model.parameters(), lr=1e-3)
+    _check_optimizer(optimizer, model)
     backend = current()
     x = backend.asarray(x)  # the training images go to the backend's device once
 
@@ -175,13 +192,22 @@ def fit(model, data, epochs, batch_size=128, optimizer=None, *, test_data=None,
                 bar.update(1)
                 seen = step * batch_size + len(idx)  # examples so far in this epoch
                 bar.set_postfix(epoch=epoch, loss=f"{totals['loss'] / seen:.2f}", refresh=False)
+            bad = _non_finite_parameters(model)  # the last update of the epoch is not yet checked
+            if bad:
+                raise TrainingDiverged(
+                    f"the parameters {', '.join(bad)} became NaN or Inf at epoch {epoch}, step "
+                    f"{steps} (of {steps}); lower the learning rate (now "
+                    f"{getattr(optimizer, 'lr', '?')}) or check the data")
             history.epoch.append(epoch)
             _append(history.train, evaluate.with_nelbo(
                 {key: total / n for key, total in totals.items()}))
             if test_data is not None and (epoch % eval_every == 0 or epoch == epochs):
                 kwargs = {"labels": labels_test} if uses_labels else {}
-                test = evaluate.elbo(model, x_test, np.random.default_rng(TEST_NOISE_SEED),
-                                     batch_size=max(batch_size, 500), **kwargs)
+                try:
+                    test = evaluate.elbo(model, x_test, np.random.default_rng(TEST_NOISE_SEED),
+                                         batch_size=max(batch_size, 500), **kwargs)
+                except FloatingPointError as err:
+                    raise TrainingDiverged(f"at epoch {epoch}: {err}") from err
                 history.test_epoch.append(epoch)
                 _append(history.test, test)
                 bar.set_postfix(epoch=epoch, loss=f"{history.train['loss'][-1]:.2f}",

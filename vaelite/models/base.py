@@ -7,17 +7,11 @@ arrays; ``loss`` and ``loss_and_grads`` return dicts of Python floats.
 """
 import numpy as np
 
+from .. import checks
 from ..backends import current
 from ..data import check_images
 from ..layers import MLP
 from ..likelihoods import make_likelihood
-
-
-def generator(rng):
-    """A numpy.random.Generator from a Generator or an integer seed (None is an error)."""
-    if rng is None:
-        raise ValueError("pass rng=np.random.default_rng(seed) (or an integer seed)")
-    return np.random.default_rng(rng)  # a Generator passes through unchanged
 
 
 class Model:
@@ -32,10 +26,14 @@ class Model:
 
     def __init__(self, input_dim, hidden, latent_dim, encoder_outputs, likelihood, activation,
                  variance, sigma, seed, dtype):
-        hidden = [int(h) for h in hidden]
-        self.input_dim, self.hidden, self.latent_dim = int(input_dim), hidden, int(latent_dim)
-        self.activation, self.seed, self.dtype = activation, seed, np.dtype(dtype)
-        rng = np.random.default_rng(seed)
+        self.input_dim = checks.integer(input_dim, "input_dim")
+        self.hidden = checks.sizes(hidden, "hidden")
+        self.latent_dim = checks.integer(latent_dim, "latent_dim")
+        self.dtype = checks.float_dtype(dtype)
+        self.seed = None if seed is None else checks.integer(seed, "seed", minimum=0)
+        self.activation = activation
+        rng = np.random.default_rng(self.seed)
+        hidden, input_dim, latent_dim, dtype = self.hidden, self.input_dim, self.latent_dim, self.dtype
         self.encoder = MLP([input_dim, *hidden, encoder_outputs], rng, activation, dtype=dtype)
         self.decoder = MLP([latent_dim, *hidden[::-1], input_dim], rng, activation, dtype=dtype)
         self.likelihood = make_likelihood(likelihood, input_dim, variance, sigma, dtype)
@@ -88,8 +86,7 @@ class Model:
 
         x1, x2: (input_dim,) or (1, input_dim). Returns (steps, input_dim), as NumPy.
         """
-        if int(steps) != steps or steps < 2:
-            raise ValueError(f"steps must be an integer >= 2, got {steps}")
+        steps = checks.integer(steps, "steps", minimum=2)
         c1, c2 = (self.code(np.reshape(x, (1, -1))) for x in (x1, x2))
-        t = np.linspace(0, 1, int(steps), dtype=self.dtype)[:, None]
+        t = np.linspace(0, 1, steps, dtype=self.dtype)[:, None]
         return self.decode((1 - t) * c1 + t * c2)

@@ -8,9 +8,10 @@
 """
 import numpy as np
 
+from .. import checks
 from ..backends import current
 from ..components import DiagonalGaussian, StandardNormal
-from .base import Model, generator
+from .base import Model
 
 
 class VAE(Model):
@@ -24,13 +25,13 @@ class VAE(Model):
     def __init__(self, input_dim=784, hidden=(400,), latent_dim=20, likelihood="bernoulli",
                  beta=1.0, activation="relu", variance="fixed", sigma=1.0, seed=0,
                  dtype=np.float32):
-        if not beta >= 0:
-            raise ValueError(f"beta must be >= 0, got {beta}")
+        beta = checks.number(beta, "beta", minimum=0)
+        latent_dim = checks.integer(latent_dim, "latent_dim")
         self.posterior = DiagonalGaussian(latent_dim)
         self.prior = StandardNormal(latent_dim)
         super().__init__(input_dim, hidden, latent_dim, self.posterior.encoder_outputs,
                          likelihood, activation, variance, sigma, seed, dtype)
-        self.beta = float(beta)
+        self.beta = beta
 
     def config(self):
         return {**super().config(), "beta": self.beta}
@@ -48,10 +49,8 @@ class VAE(Model):
     def sample(self, n, rng, mean=True):
         """n images decoded from z ~ N(0, I): the mean image, or a random one: (n, input_dim),
         as NumPy. ``rng``: a numpy.random.Generator or an integer seed."""
-        if int(n) != n or n < 1:
-            raise ValueError(f"n must be a positive integer, got {n}")
-        rng = generator(rng)
-        out = self.decoder.forward(self.prior.sample(int(n), rng, self.dtype))
+        n, rng = checks.integer(n, "n"), checks.generator(rng)
+        out = self.decoder.forward(self.prior.sample(n, rng, self.dtype))
         images = self.likelihood.mean(out) if mean else self.likelihood.sample(out, rng)
         return current().to_host(images)
 
@@ -65,12 +64,14 @@ class VAE(Model):
                 raise ValueError("eps contains NaN or Inf values")
             return eps
         if rng is None:
-            raise ValueError("pass rng=np.random.default_rng(seed) (or a fixed eps)")
+            raise ValueError("pass rng=np.random.default_rng(seed) or an integer seed (or a "
+                             "fixed eps)")
         return backend.standard_normal(rng, shape, self.dtype)
 
     def _forward(self, x, rng, eps):
         """Forward pass: the loss parts, and dL/d(decoder output) for the backward pass."""
         x = self.check_input(x)
+        rng = None if rng is None else checks.generator(rng)
         h = self.encoder.forward(x)
         eps = self._noise((x.shape[0], self.latent_dim), rng, eps)
         z, kl = self.posterior.forward(h, eps)  # z = mu + sigma * eps, KL to N(0, I)
