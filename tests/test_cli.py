@@ -161,3 +161,266 @@ def test_the_numba_backend_trains_to_the_same_numbers(tmp_path, capsys):
     assert np.isclose(a, b, rtol=1e-4), (a, b)
     status = main(["train", *TINY, "--backend", "cupy", "--out", str(tmp_path / "x")])
     assert status == 2 and "the cupy backend needs" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- your own data (--data PATH)
+
+SMALL = ["--hidden", "16", "--latent", "2", "--epochs", "2", "--no-progress"]
+
+
+def strokes(n=300, seed=0):
+    """n digit-like 8x8 images, uint8 0..255, of 4 classes (a row, a column, a diagonal, a
+    box) at random places over faint noise; labels 0..3."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, 8, 8), np.float32)
+    y = np.arange(n) % 4
+    for i, label in enumerate(y):
+        a, b = rng.integers(1, 7, size=2)
+        if label == 0:
+            x[i, a, 1:7] = 1
+        elif label == 1:
+            x[i, 1:7, b] = 1
+        elif label == 2:
+            steps = np.arange(1, 7)
+            x[i, steps, steps if a < 4 else 7 - steps] = 1
+        else:
+            x[i, 2:6, 2] = x[i, 2:6, 5] = x[i, 2, 2:6] = x[i, 5, 2:6] = 1
+    x = np.clip(x + 0.15 * rng.random(x.shape, dtype=np.float32), 0, 1)
+    return (x * 255).astype(np.uint8), y
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """The stroke images in the formats a user may have: .npz of (n, 8, 8) uint8 with labels,
+    .npz of (n, 64) floats, .npz of (n, 48) floats (not square), .npy of (n, 8, 8) uint8."""
+    folder = tmp_path_factory.mktemp("data")
+    x, y = strokes()
+    flat = x.reshape(len(x), 64).astype(np.float32) / 255
+    np.savez(folder / "strokes.npz", x=x, y=y)
+    np.savez(folder / "flat.npz", x=flat, y=y)
+    np.savez(folder / "wide.npz", x=flat[:, :48])
+    np.save(folder / "strokes.npy", x)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def run8(files, tmp_path_factory):
+    """A tiny VAE trained by the CLI on strokes.npz; returns (folder, stdout, image shapes the
+    figures were drawn at)."""
+    import vaelite.plot as plot
+    from contextlib import redirect_stdout
+    from io import StringIO
+    out, buffer = tmp_path_factory.mktemp("run8") / "run", StringIO()
+    with pytest.MonkeyPatch.context() as patch, redirect_stdout(buffer):
+        shapes = _spy_on_drawn_shapes(patch, plot)
+        status = main(["train", "--data", str(files / "strokes.npz"), *SMALL, "--out", str(out)])
+    assert status == 0
+    return out, buffer.getvalue(), shapes
+
+
+def _spy_on_drawn_shapes(patch, plot):
+    """Record the (h, w) of every image grid vaelite.plot draws."""
+    shapes, as_images = set(), plot._as_images
+
+    def spy(*args, **kwargs):
+        images = as_images(*args, **kwargs)
+        shapes.add(images.shape[1:])
+        return images
+    patch.setattr(plot, "_as_images", spy)
+    return shapes
+
+
+def test_train_on_an_npz_of_8x8_images(run8, files):
+    out, stdout, shapes = run8
+    assert sorted(p.name for p in out.iterdir()) == [
+        "latent_manifold.png", "latent_scatter.png", "loss_curves.png", "metrics.json",
+        "model.npz", "reconstructions.png", "samples.png"]
+    assert shapes == {(8, 8)}  # reconstructions, samples and the manifold at the images' shape
+    assert "note: strokes.npz: x is uint8" in stdout and "divided by 255" in stdout
+    assert "270 training and 30 test images of 8x8" in stdout and "on 30 images" in stdout
+    source = load_metadata(out / "model.npz")["data"]
+    assert source["source"] == str(files / "strokes.npz") and len(source["sha256"]) == 64
+    assert (source["n_train"], source["n_test"], source["test_size"], source["seed"]) \
+        == (270, 30, 30, 0)
+    assert source["image_shape"] == [8, 8]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["data"] == source and metrics["n_test"] == 30
+    assert metrics["config"]["model"]["input_dim"] == 64
+    assert np.isfinite(metrics["final_test"]["nelbo"])
+    assert load(out / "model.npz").input_dim == 64
+
+
+def test_evaluate_uses_the_runs_held_out_split(run8, files, capsys):
+    out, _, _ = run8
+    assert main(["evaluate", str(out / "model.npz"), "--k", "20"]) == 0
+    text = capsys.readouterr().out
+    assert "test images: 30 (the held-out split of" in text and "30 of 300, split seed 0" in text
+    nelbo = float(re.search(r"test negative ELBO: ([\d.]+) nats", text).group(1))
+    nll = float(re.search(r"importance-weighted NLL \(k=20\): ([\d.]+) nats", text).group(1))
+    assert 0 < nll < nelbo + 1 and np.isfinite(nelbo)
+    # The same file named explicitly: still its held-out split; another file: all its images.
+    assert main(["evaluate", str(out / "model.npz"), "--k", "2",
+                 "--data", str(files / "strokes.npz")]) == 0
+    assert "the held-out split" in capsys.readouterr().out
+    assert main(["evaluate", str(out / "model.npz"), "--k", "2",
+                 "--data", str(files / "flat.npz")]) == 0
+    assert "test images: 300 (every image of" in capsys.readouterr().out
+
+
+def test_a_64_input_model_is_never_scored_on_mnist(run8, tmp_path, capsys):
+    out, _, _ = run8
+    status = main(["evaluate", str(out / "model.npz"), "--data", "subset"])
+    assert_one_line_error(capsys, status, "model of 64 inputs, but MNIST digits have 784")
+    bare = save(VAE(input_dim=64, hidden=(8,), latent_dim=2), tmp_path / "bare.npz")
+    status = main(["evaluate", str(bare)])  # no metadata: no data file to fall back on
+    assert_one_line_error(capsys, status, "64 inputs whose metadata names no data file")
+
+
+def test_sample_from_a_run_on_own_data(run8, tmp_path, capsys):
+    out, _, _ = run8
+    target = tmp_path / "s.png"
+    assert main(["sample", str(out / "model.npz"), "--n", "9", "--out", str(target)]) == 0
+    assert target.read_bytes().startswith(PNG)
+    capsys.readouterr()
+    status = main(["sample", str(out / "model.npz"), "--image-shape", "4", "4"])
+    assert_one_line_error(capsys, status, "holds 16 pixels, but the model's images have 64")
+
+
+def test_flat_float_images_and_an_npy(files, tmp_path, monkeypatch, capsys):
+    import vaelite.plot as plot
+    for name, extra in (("flat.npz", []), ("strokes.npy", []),
+                        ("flat.npz", ["--image-shape", "8", "8"])):
+        assert main(["train", "--data", str(files / name), *SMALL, *extra,
+                     "--out", str(tmp_path / "run")]) == 0
+        assert load_metadata(tmp_path / "run" / "model.npz")["data"]["image_shape"] == [8, 8]
+    capsys.readouterr()
+    # 48 values per image: not a square, so the shape must be given ...
+    status = main(["train", "--data", str(files / "wide.npz"), *SMALL, "--out", str(tmp_path)])
+    assert_one_line_error(capsys, status, "48 values per image, not a square.*--image-shape H W")
+    # ... and then every figure is drawn at 6x8, including the samples of 'vaelite sample'.
+    shapes = _spy_on_drawn_shapes(monkeypatch, plot)
+    out = tmp_path / "wide"
+    assert main(["train", "--data", str(files / "wide.npz"), "--image-shape", "6", "8", *SMALL,
+                 "--test-size", "50", "--split-seed", "7", "--out", str(out)]) == 0
+    assert main(["sample", str(out / "model.npz"), "--out", str(tmp_path / "s.png")]) == 0
+    assert shapes == {(6, 8)}
+    source = load_metadata(out / "model.npz")["data"]
+    assert (source["n_test"], source["seed"], source["image_shape"]) == (50, 7, [6, 8])
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "model.npz"), "--k", "2"]) == 0
+    assert "test images: 50 (the held-out split" in capsys.readouterr().out
+
+
+@pytest.fixture
+def bad_files(tmp_path):
+    rng = np.random.default_rng(0)
+    with_nan = rng.random((20, 64))
+    with_nan[3, 5] = np.nan
+    np.savez(tmp_path / "nan.npz", x=with_nan)
+    np.savez(tmp_path / "range.npz", x=rng.random((20, 64)) * 16)  # 0..16, not uint8
+    np.savez(tmp_path / "nox.npz", images=rng.random((20, 64)))
+    np.save(tmp_path / "flat1d.npy", rng.random(64))
+    (tmp_path / "corrupt.npz").write_bytes(b"PK\x03\x04 this is not a zip archive")
+    np.savez(tmp_path / "ok.npz", x=rng.random((20, 64)))
+    (tmp_path / "a_file").write_text("not a folder")
+    return tmp_path
+
+
+@pytest.mark.parametrize("data, extra, match", [
+    ("missing.npz", [], "no data file at .*missing.npz .*--data takes subset, full, or"),
+    ("corrupt.npz", [], "corrupt.npz is not a readable .npz or .npy file"),
+    ("nox.npz", [], r"nox.npz has no array 'x' \(it holds: images\)"),
+    ("nan.npz", [], "x in .*nan.npz contains NaN or Inf"),
+    ("range.npz", [], r"x in .*range.npz must lie in \[0, 1\].*Bernoulli"),
+    ("flat1d.npy", [], r"x in .*flat1d.npy must have shape \(n, d\) or \(n, h, w\), got shape \(64,\)"),
+    ("ok.npz", ["--image-shape", "7", "9"], "64 values per image, but image_shape 7x9 holds 63"),
+    ("ok.npz", ["--test-size", "20"], "test_size must be between 1 and 19"),
+    ("ok.npz", ["--out", "{folder}/a_file/run"], "--out .*a_file/run is not a writable folder"),
+    ("subset", ["--image-shape", "28", "28"], "--image-shape applies to --data PATH only"),
+])
+def test_bad_data_files_are_one_line_errors(bad_files, data, extra, match, capsys):
+    path = data if data == "subset" else str(bad_files / data)
+    extra = [arg.format(folder=bad_files) for arg in extra]
+    out = ["--out", str(bad_files / "run")] if "--out" not in extra else []
+    status = main(["train", "--data", path, *SMALL, *out, *extra])
+    assert_one_line_error(capsys, status, match)
+    assert not (bad_files / "run").exists()  # nothing trained, nothing written
+
+
+def test_gaussian_decoder_takes_values_outside_0_1(bad_files, tmp_path):
+    assert main(["train", "--data", str(bad_files / "range.npz"), "--likelihood", "gaussian",
+                 "--binarize", "none", *SMALL, "--out", str(tmp_path / "g")]) == 0
+
+
+@pytest.fixture
+def good_run(files, tmp_path, capsys):
+    """A folder holding a good run; returns (folder, {file name: bytes})."""
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(files / "strokes.npz"), *SMALL, "--out", str(out)]) == 0
+    capsys.readouterr()
+    return out, {p.name: p.read_bytes() for p in out.iterdir()}
+
+
+def test_divergence_leaves_a_good_run_untouched(good_run, files, capsys):
+    out, before = good_run
+    status = main(["train", "--data", str(files / "strokes.npz"), *SMALL, "--lr", "1e9",
+                   "--out", str(out)])
+    assert_one_line_error(capsys, status, f"training diverged: .*nothing was written to {out}")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_nan_weights_after_the_last_step_are_never_saved(good_run, files, monkeypatch, capsys):
+    """A run whose last step blows up: the loss of every step was finite, the weights are not."""
+    import vaelite.train
+    out, before = good_run
+    real_fit = vaelite.train.fit
+
+    def fit_then_blow_up(model, *args, **kwargs):
+        history = real_fit(model, *args, **kwargs)
+        model.parameters()[-1][1][...] = np.nan
+        return history
+    monkeypatch.setattr(vaelite.train, "fit", fit_then_blow_up)
+    status = main(["train", "--data", str(files / "strokes.npz"), *SMALL, "--out", str(out)])
+    assert_one_line_error(capsys, status, "training diverged: parameter .* NaN or Inf")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+@pytest.mark.parametrize("broken", ["elbo", "nll"])
+def test_evaluate_never_prints_nan_nats(run8, broken, monkeypatch, capsys):
+    import vaelite.evaluate
+    out, _, _ = run8
+    if broken == "elbo":
+        monkeypatch.setattr(vaelite.evaluate, "elbo", lambda *a, **k: {
+            "loss": float("nan"), "recon": float("nan"), "kl": 1.0, "nelbo": float("nan")})
+    else:
+        monkeypatch.setattr(vaelite.evaluate, "nll", lambda *a, **k: float("inf"))
+    status = main(["evaluate", str(out / "model.npz"), "--k", "2"])
+    captured = capsys.readouterr()
+    assert status == 2 and "nan nats" not in captured.out and "inf nats" not in captured.out
+    assert captured.err.count("\n") == 1 and "not a finite number" in captured.err
+
+
+def test_evaluate_notices_a_changed_data_file(files, tmp_path, capsys):
+    data = tmp_path / "mine.npz"
+    data.write_bytes((files / "strokes.npz").read_bytes())
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(data), *SMALL, "--out", str(out)]) == 0
+    x, y = strokes(seed=1)
+    np.savez(data, x=x, y=y)
+    capsys.readouterr()
+    status = main(["evaluate", str(out / "model.npz")])
+    assert_one_line_error(capsys, status, "mine.npz changed since .* was trained on it")
+    data.unlink()
+    status = main(["evaluate", str(out / "model.npz")])
+    assert_one_line_error(capsys, status, "mine.npz, which is no longer there")
+
+
+@pytest.mark.parametrize("error", ["ChecksumError", "DownloadError"])
+def test_download_and_checksum_errors_are_one_line(error, tmp_path, monkeypatch, capsys):
+    import vaelite.data
+
+    def fail(*args, **kwargs):
+        raise getattr(vaelite.data, error)(f"{error} happened.\n  details on a second line")
+    monkeypatch.setattr(vaelite.data, "load_mnist", fail)
+    status = main(["train", "--data", "full", *SMALL, "--out", str(tmp_path / "run")])
+    assert_one_line_error(capsys, status, f"{error} happened. details on a second line")

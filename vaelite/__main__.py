@@ -2,12 +2,16 @@
 
     vaelite train --latent 20 --hidden 400 --epochs 50 --out runs/vae20
     vaelite train --backend numba --epochs 50 --out runs/fast  (compiled kernels, same numbers)
-  vaelite evaluate runs/vae20/model.npz --k 1000
+    vaelite train --data my_images.npz --epochs 20 --out runs/mine  (your own images)
+    vaelite evaluate runs/vae20/model.npz --k 1000
     vaelite sample runs/vae20/model.npz --n 64 --out samples.png
 """
 import argparse
 import json
+import math
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,9 +23,14 @@ EXAMPLES = """examples:
   vaelite train --latent 20 --hidden 400 --epochs 50 --out runs/vae20
   vaelite train --latent 2 --epochs 30 --out runs/vae2        (adds latent-space figures)
   vaelite train --backend numba --epochs 50 --out runs/fast  (compiled kernels, same numbers)
+  vaelite train --data my_images.npz --epochs 20 --out runs/mine
+      (your own images: an .npz with x of shape (n, h, w) or (n, d), optional labels y)
   vaelite evaluate runs/vae20/model.npz --k 1000
   vaelite sample runs/vae20/model.npz --n 64 --out samples.png
 """
+
+MNIST_DATA = ("subset", "full")
+DEFAULT_TEST_SIZE = 0.1  # the share of your own images held out for testing
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -63,6 +72,23 @@ def _float_at_least(low, strict):
     return parse
 
 
+def _count_or_fraction(text):
+    try:
+        value = int(text)
+    except ValueError:
+        try:
+            value = float(text)
+        except ValueError:
+            value = None
+        if value is None or not 0 < value < 1:
+            raise argparse.ArgumentTypeError(
+                f"expected a count (100) or a fraction in (0, 1) (0.1), got {text!r}") from None
+        return value
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a count >= 1 or a fraction, got {text!r}")
+    return value
+
+
 def _add_backend(command):
     command.add_argument("--backend", choices=("numpy", "numba", "cupy"), default=None,
                          help="numpy (the readable reference), numba (fused, compiled kernels; "
@@ -72,17 +98,19 @@ def _add_backend(command):
 
 def build_parser():
     parser = _Parser(prog="vaelite", formatter_class=_Formatter, epilog=EXAMPLES,
-                     description="Train, evaluate and sample variational autoencoders on MNIST\n"
+                     description="Train, evaluate and sample variational autoencoders on MNIST or on\n"
+                                 "your own images "
                                  "with vaelite (NumPy, hand-written backprop).")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser(
         "train", formatter_class=_Formatter, epilog=EXAMPLES,
         help="train a model and write model.npz, metrics.json and figures into --out",
-        description="Train a VAE or a plain autoencoder on MNIST. Writes into the folder --out\n"
-                    "the checkpoint model.npz, metrics.json (per-epoch history, final test\n"
-                    "numbers, config) and PNG figures (loss curves, reconstructions, samples;\n"
-                    "latent scatter and manifold when --latent is 2).")
+        description="Train a VAE or a plain autoencoder on MNIST or on your own images (--data\n"
+                    "PATH). Writes into the folder --out the checkpoint model.npz, metrics.json\n"
+                    "(per-epoch history, final test numbers, config, data source and split) and\n"
+                    "PNG figures (loss curves, reconstructions, samples; latent scatter and\n"
+                    "manifold when --latent is 2). Nothing is written if training diverges.")
     train.add_argument("--model", choices=("vae", "autoencoder"), default="vae",
                        help="a variational autoencoder or a deterministic autoencoder")
     train.add_argument("--latent", type=_positive_int, default=20, metavar="N",
@@ -106,8 +134,21 @@ def build_parser():
     train.add_argument("--binarize", choices=("dynamic", "static", "none"), default="dynamic",
                        help="dynamic: resample binary pixels every batch; static: once; "
                             "none: grey values")
-    train.add_argument("--data", choices=("subset", "full"), default="subset",
-                       help="the embedded 5,000-digit subset (offline) or full MNIST")
+    train.add_argument("--data", default="subset", metavar="SOURCE",
+                       help="subset: the embedded 5,000 MNIST digits (offline); full: all of "
+                            "MNIST; or PATH: your own images, an .npz with an array x of shape "
+                            "(n, h, w) or (n, d) and optional labels y, or an .npy of images "
+                            "(uint8 0..255 is divided by 255; other values must lie in [0, 1] "
+                            "unless --likelihood gaussian --binarize none)")
+    train.add_argument("--test-size", type=_count_or_fraction, default=None, metavar="N|F",
+                       help=f"with --data PATH: images held out for testing, a count or a "
+                            f"fraction (default: {DEFAULT_TEST_SIZE})")
+    train.add_argument("--split-seed", type=int, default=None, metavar="SEED",
+                       help="with --data PATH: seed of the train/test split (default: 0)")
+    train.add_argument("--image-shape", type=_positive_int, nargs=2, default=None,
+                       metavar=("H", "W"),
+                       help="with --data PATH of (n, d) images: draw them as H x W images "
+                            "(needed unless d is a square)")
     train.add_argument("--download", action="store_true",
                        help="with --data full: download MNIST if it is not cached yet")
     train.add_argument("--n-train", type=_positive_int, default=None, metavar="N",
@@ -122,14 +163,17 @@ def build_parser():
     evaluate = commands.add_parser(
         "evaluate", formatter_class=_Formatter, epilog=EXAMPLES,
         help="print the test negative ELBO and the importance-weighted NLL of a checkpoint",
-        description="Evaluate a checkpoint on the MNIST test digits: the negative ELBO and, for\n"
+        description="Evaluate a checkpoint on its test images (the MNIST test digits, or the\n"
+                    "held-out split of the file it was trained on): the negative ELBO and, for\n"
                     "a VAE, the importance-weighted estimate of -log p(x) with k samples\n"
-                    "(Burda et al., 2015). The test digits are binarized as during training.")
+                    "(Burda et al., 2015). The test images are binarized as during training.")
     evaluate.add_argument("checkpoint", help="a model.npz written by 'vaelite train'")
     evaluate.add_argument("--k", type=_positive_int, default=1000, metavar="K",
                           help="importance samples per digit (larger: tighter, slower)")
-    evaluate.add_argument("--data", choices=("subset", "full"), default=None,
-                          help="test set (default: the one the model was trained with)")
+    evaluate.add_argument("--data", default=None, metavar="SOURCE",
+                          help="subset, full (MNIST test digits) or PATH (every image of an "
+                               ".npz/.npy file; the run's own file: its held-out split); "
+                               "default: the test set the model was trained with")
     evaluate.add_argument("--download", action="store_true",
                           help="with --data full: download MNIST if it is not cached yet")
     evaluate.add_argument("--binarize", choices=("static", "none"), default=None,
@@ -150,6 +194,10 @@ def build_parser():
                         help="number of samples")
     sample.add_argument("--seed", type=int, default=0, help="seed of the latent codes")
     sample.add_argument("--out", default="samples.png", metavar="PNG", help="PNG file to write")
+    sample.add_argument("--image-shape", type=_positive_int, nargs=2, default=None,
+                        metavar=("H", "W"),
+                        help="draw the samples as H x W images (default: the training images' "
+                             "shape)")
     sample.set_defaults(run=cmd_sample)
     return parser
 
@@ -157,19 +205,22 @@ def build_parser():
 # --------------------------------------------------------------------------- commands
 
 def cmd_train(args):
-    from .data import load_mnist
     from .models import VAE, Autoencoder
     from .optim import Adam
-    from .train import fit
+    from .train import TrainingDiverged, fit
 
     if args.model == "autoencoder" and args.beta != 1.0:
         raise ValueError("--beta applies to --model vae only")
-    mnist = load_mnist(args.data, download=args.download)
-    x_train = mnist.x_train[:args.n_train]
-    common = dict(hidden=args.hidden, latent_dim=args.latent, likelihood=args.likelihood,
-                  activation=args.activation, seed=args.seed)
+    # A Bernoulli decoder, and binarization, need values in [0, 1].
+    unit = args.binarize != "none" or args.likelihood == "bernoulli"
+    data, source = _training_data(args, unit)
+    out = _writable_folder(args.out)  # before training, not after an hour of it
+    x_train = data.x_train[:args.n_train]
+    common = dict(input_dim=x_train.shape[1], hidden=args.hidden, latent_dim=args.latent,
+                  likelihood=args.likelihood, activation=args.activation, seed=args.seed)
     model = (VAE(beta=args.beta, **common) if args.model == "vae" else Autoencoder(**common))
     binarize = None if args.binarize == "none" else args.binarize
+    word = "digits" if args.data in MNIST_DATA else "images"
 
     def report(epoch, model, history):
         tested = history.test_epoch[-1:] == [epoch]
@@ -177,59 +228,162 @@ def cmd_train(args):
         print(f"epoch {epoch}/{args.epochs}  train {history.train['loss'][-1]:.2f}{test}  "
               f"({history.seconds[-1]:.1f} s)", flush=True)
 
+    untouched = f"nothing was written to {out}"
     start = time.perf_counter()
-    history = fit(model, x_train, args.epochs, args.batch_size,
-                  Adam(model.parameters(), lr=args.lr), test_data=mnist.x_test,
-                  binarize=binarize, seed=args.seed, progress=not args.no_progress,
-                  callbacks=[report] if args.no_progress else [])
+    try:  # divergence is reported in one line below, without NumPy's overflow warnings
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            history = fit(model, x_train, args.epochs, args.batch_size,
+                          Adam(model.parameters(), lr=args.lr), test_data=data.x_test,
+                          binarize=binarize, seed=args.seed, progress=not args.no_progress,
+                          callbacks=[report] if args.no_progress else [])
+    except TrainingDiverged as err:
+        raise TrainingDiverged(f"training diverged: {err}; {untouched}") from None
     seconds = time.perf_counter() - start
+    _check_finite(model, history, f"lower the learning rate (now {args.lr}); {untouched}")
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     training = {key: value for key, value in vars(args).items() if key not in ("run", "command")}
-    from . import io
-    io.save(model, out / "model.npz", metadata={"training": training})
     final = {key: values[-1] for key, values in history.test.items()}
-    metrics = {"config": {"model": model.config(), "training": training},
+    metrics = {"config": {"model": model.config(), "training": training, "data": source},
                "history": history.as_dict(), "final_test": final,
-               "n_train": len(x_train), "n_test": len(mnist.x_test),
+               "n_train": len(x_train), "n_test": len(data.x_test),
                "train_seconds": seconds}
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    metrics_text = json.dumps(metrics, indent=2, allow_nan=False) + "\n"
+    from . import io
+    io.save(model, out / "model.npz", metadata={"training": training, "data": source})
+    _write_text(out / "metrics.json", metrics_text)
     parts = ", ".join(f"{key} {value:.2f}" for key, value in final.items() if key != "loss")
-    print(f"final test loss {final['loss']:.2f} nats ({parts}) on {len(mnist.x_test)} digits; "
+    print(f"final test loss {final['loss']:.2f} nats ({parts}) on {len(data.x_test)} {word}; "
           f"train loss {history.train['loss'][-1]:.2f}; {seconds:.0f} s", flush=True)
-    figures = _save_figures(model, history, mnist, binarize, out)
+    figures = _save_figures(model, history, data.x_test, data.y_test, source["image_shape"],
+                            binarize, out)
     print(f"wrote {out / 'model.npz'}, {out / 'metrics.json'}"
           + "".join(f", {path}" for path in figures))
     return 0
 
 
+def _training_data(args, unit):
+    """(a dataset with x_train, x_test, y_test; its source and split as a JSON-ready dict)."""
+    from .data import IMAGE_SHAPE, load_array_file, load_mnist
+
+    if args.data in MNIST_DATA:
+        given = [option for option, value in (("--test-size", args.test_size),
+                                              ("--split-seed", args.split_seed),
+                                              ("--image-shape", args.image_shape))
+                 if value is not None]
+        if given:
+            verb = "applies" if len(given) == 1 else "apply"
+            raise ValueError(f"{', '.join(given)} {verb} to --data PATH only; MNIST "
+                             f"({args.data}) has a fixed train/test split of 28x28 digits")
+        mnist = load_mnist(args.data, download=args.download)
+        split = ("the embedded stratified 4,500/500 split, seed 0" if args.data == "subset"
+                 else "the official 60,000/10,000 split")
+        return mnist, {"source": mnist.name, "image_shape": list(IMAGE_SHAPE),
+                       "n_train": len(mnist.x_train), "n_test": len(mnist.x_test),
+                       "split": split}
+    test_size = DEFAULT_TEST_SIZE if args.test_size is None else args.test_size
+    seed = 0 if args.split_seed is None else args.split_seed
+    data = _load_file(load_array_file, args.data, test_size=test_size, seed=seed,
+                      image_shape=args.image_shape, unit_interval=unit)
+    if data.scaled:
+        print(f"note: {data.scaled}")
+    print(f"data: {data.source}, {len(data.x_train)} training and {len(data.x_test)} test "
+          f"images of {data.image_shape[0]}x{data.image_shape[1]} (split seed {seed})",
+          flush=True)
+    return data, data.split_info()
+
+
+def _load_file(loader, path, **kwargs):
+    """Call a loader of vaelite.data on a --data PATH; a missing file names the choices."""
+    try:
+        return loader(path, **kwargs)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"{err} (--data takes subset, full, or the path of an .npz or "
+                                ".npy file)") from None
+
+
+def _writable_folder(path):
+    """Create the folder ``path`` if needed and check that a file can be written in it."""
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out, prefix=".vaelite-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise OSError(f"--out {out} is not a writable folder: {err.strerror or err}") from None
+    return out
+
+
+def _check_finite(model, history, advice):
+    """Raise FloatingPointError unless every parameter and the last losses are finite."""
+    from .backends import current
+
+    to_host = current().to_host
+    for name, param, _ in model.parameters():
+        if not np.all(np.isfinite(to_host(param))):
+            raise FloatingPointError(f"training diverged: parameter {name} holds NaN or Inf "
+                                     f"after the last step; {advice}")
+    for split, record in (("train", history.train), ("test", history.test)):
+        for key, values in record.items():
+            if values and not np.isfinite(values[-1]):
+                raise FloatingPointError(f"training diverged: the final {split} {key} is "
+                                         f"{values[-1]}; {advice}")
+
+
+def _write_text(path, text):
+    """Write a text file through a temporary name, so it is never left half-written."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _load_checkpoint(path):
+    """(the model, its training options, its data source) from a model.npz."""
     from . import io
-    return io.load(path), io.load_metadata(path).get("training", {})
+    model, metadata = io.load(path), io.load_metadata(path)
+    return model, metadata.get("training", {}), metadata.get("data") or {}
+
+
+def _finite(value, what, path):
+    if not np.isfinite(value):
+        raise FloatingPointError(f"{path}: {what} is {value}, not a finite number (a diverged "
+                                 "model, or data unlike its training data?)")
+    return value
 
 
 def cmd_evaluate(args):
     from . import evaluate
-    from .data import load_mnist
     from .train import TEST_BINARIZE_SEED, TEST_NOISE_SEED, prepare_test_images
 
-    model, training = _load_checkpoint(args.checkpoint)
-    data = args.data or training.get("data", "subset")
+    model, training, source = _load_checkpoint(args.checkpoint)
     binarize = args.binarize or training.get("binarize")
     if binarize is None:  # a checkpoint without training metadata
         binarize = "static" if model.likelihood.needs_unit_interval else "none"
-    mnist = load_mnist(data, download=args.download)
-    x = prepare_test_images(mnist.x_test[:args.n_test], None if binarize == "none" else binarize)
-    bound = evaluate.elbo(model, x, TEST_NOISE_SEED)
+    unit = binarize != "none" or model.likelihood.needs_unit_interval
+    x, described = _evaluation_data(args, model, training, source, unit)
+    x = prepare_test_images(x[:args.n_test], None if binarize == "none" else binarize)
+    def quiet():  # NumPy's overflow warnings off: non-finite results are errors below
+        return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
+    with quiet():
+        bound = evaluate.elbo(model, x, TEST_NOISE_SEED)
+    for key, value in bound.items():
+        _finite(value, f"the test {key}", args.checkpoint)
     parts = ", ".join(f"{key} {value:.2f}" for key, value in bound.items()
                       if key not in ("loss", "nelbo"))
     how = "grey values" if binarize == "none" else f"binarized once, seed {TEST_BINARIZE_SEED}"
-    print(f"test digits: {len(x)} ({data}, {how})")
+    print(described(len(x), how))
     if "nelbo" in bound:
-        print(f"test negative ELBO: {bound['nelbo']:.2f} nats ({parts})")
+        print(f"test negative ELBO: {bound['nelbo']:.2f} nats ({parts})", flush=True)
         start = time.perf_counter()
-        nll = evaluate.nll(model, x, args.k, rng=np.random.default_rng(args.seed))
+        with quiet():
+            nll = evaluate.nll(model, x, args.k, rng=np.random.default_rng(args.seed))
+        _finite(nll, "the importance-weighted NLL", args.checkpoint)
         print(f"importance-weighted NLL (k={args.k}): {nll:.2f} nats "
               f"({time.perf_counter() - start:.0f} s)")
     else:
@@ -238,14 +392,66 @@ def cmd_evaluate(args):
     return 0
 
 
+def _evaluation_data(args, model, training, source, unit):
+    """The test images (n, d) for ``evaluate``, and a function describing them in one line."""
+    from .data import load_array_file, load_mnist, read_array_file
+
+    d, path = model.input_dim, args.checkpoint
+    trained_on_file = "sha256" in source  # a run on --data PATH records its file's SHA-256
+    data = args.data
+    if data is None and trained_on_file:
+        data = source["source"]
+    elif data is None:
+        data = training.get("data", "subset")
+        if d != 784 or data not in MNIST_DATA:
+            raise ValueError(f"{path} holds a model of {d} inputs whose metadata names no data "
+                             f"file; pass --data PATH (MNIST digits have 784 pixels)")
+
+    if data in MNIST_DATA:
+        if d != 784:
+            raise ValueError(f"{path} holds a model of {d} inputs, but MNIST digits have 784 "
+                             "pixels; omit --data to score its own held-out images, or pass "
+                             "--data PATH")
+        mnist = load_mnist(data, download=args.download)
+        return mnist.x_test, lambda n, how: f"test digits: {n} ({data}, {how})"
+
+    if trained_on_file and Path(data).expanduser().resolve() == Path(source["source"]):
+        if not Path(data).exists():
+            raise FileNotFoundError(f"{path} was trained on {data}, which is no longer there; "
+                                    "pass --data PATH to score it on the images of a file")
+        shape = source.get("image_shape")
+        split = _load_file(load_array_file, data, test_size=source["test_size"],
+                           seed=source["seed"], image_shape=shape, unit_interval=unit)
+        if split.sha256 != source["sha256"]:
+            raise ValueError(f"{data} changed since {path} was trained on it (its SHA-256 "
+                             "differs), so its held-out split is no longer the one the model "
+                             "never saw; pass --data PATH to score every image of a file")
+        x = split.x_test
+        return x, lambda n, how: (f"test images: {n} (the held-out split of {data}: "
+                                  f"{len(x)} of {len(x) + len(split.x_train)}, split seed "
+                                  f"{source['seed']}; {how})")
+    x, _, _, _ = _load_file(read_array_file, data, n_features=d, unit_interval=unit)
+    return x, lambda n, how: f"test images: {n} (every image of {data}; {how})"
+
+
 def cmd_sample(args):
-    model, _ = _load_checkpoint(args.checkpoint)
+    model, _, source = _load_checkpoint(args.checkpoint)
     if not hasattr(model, "sample"):
         raise ValueError(f"{args.checkpoint} holds a {type(model).__name__}, which has no prior "
                          "to sample from; train a VAE")
+    shape = args.image_shape or source.get("image_shape")
+    if shape is None and math.isqrt(model.input_dim) ** 2 != model.input_dim:
+        raise ValueError(f"{args.checkpoint}: images of {model.input_dim} pixels are not "
+                         "square and the checkpoint records no shape; pass --image-shape H W")
+    if shape is not None and shape[0] * shape[1] != model.input_dim:
+        raise ValueError(f"--image-shape {shape[0]} {shape[1]} holds {shape[0] * shape[1]} "
+                         f"pixels, but the model's images have {model.input_dim}")
     from . import plot
     images = model.sample(args.n, np.random.default_rng(args.seed))
-    _write(plot.samples_grid(images), Path(args.out))
+    if not np.all(np.isfinite(images)):
+        raise FloatingPointError(f"{args.checkpoint}: the samples hold NaN or Inf (a diverged "
+                                 "model?)")
+    _write(plot.samples_grid(images, image_shape=shape), Path(args.out))
     print(f"wrote {args.out}")
     return 0
 
@@ -259,23 +465,26 @@ def _write(fig, path):
     return path
 
 
-def _save_figures(model, history, mnist, binarize, out):
+def _save_figures(model, history, x_test, y_test, image_shape, binarize, out):
     """Loss curves, reconstructions, samples; latent scatter and manifold for a 2-D latent."""
     from . import plot
     from .train import prepare_test_images
 
-    x = prepare_test_images(mnist.x_test, binarize)
+    shape = tuple(image_shape)
+    x = prepare_test_images(x_test, binarize)
     paths = [_write(plot.loss_curves(history), out / "loss_curves.png"),
-             _write(plot.reconstruction_grid(x[:10], model.reconstruct(x[:10])),
+             _write(plot.reconstruction_grid(x[:10], model.reconstruct(x[:10]),
+                                             image_shape=shape),
                     out / "reconstructions.png")]
     if hasattr(model, "sample"):
         images = model.sample(64, np.random.default_rng(0))
-        paths.append(_write(plot.samples_grid(images), out / "samples.png"))
+        paths.append(_write(plot.samples_grid(images, image_shape=shape), out / "samples.png"))
     if model.latent_dim == 2:
-        paths.append(_write(plot.latent_scatter(model.code(x), mnist.y_test),
+        paths.append(_write(plot.latent_scatter(model.code(x), y_test),
                             out / "latent_scatter.png"))
         if hasattr(model, "sample"):
-            paths.append(_write(plot.latent_manifold(model, n=15), out / "latent_manifold.png"))
+            paths.append(_write(plot.latent_manifold(model, n=15, image_shape=shape),
+                                out / "latent_manifold.png"))
     return paths
 
 
@@ -288,10 +497,12 @@ def main(argv=None):
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help (status 0) or a bad option (status 2, already printed)
         return stop.code
+    from .data import ChecksumError, DownloadError
     try:
         with use_backend(getattr(args, "backend", None) or get_backend()):
             return args.run(args)
-    except (ValueError, OSError, FloatingPointError, RuntimeError) as err:
+    except (ValueError, OSError, FloatingPointError, RuntimeError,  # TrainingDiverged is a
+            ChecksumError, DownloadError) as err:                   # FloatingPointError
         message = " ".join(str(err).split())  # one line
         print(f"vaelite {args.command}: error: {message}", file=sys.stderr)
         return 2
