@@ -36,10 +36,29 @@ def number(value, name, minimum=None, strict=False):
 
 def sizes(value, name):
     """A sequence of positive integers (layer widths; it may be empty) as a list of ints."""
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+    try:
+        entries = None if isinstance(value, (str, bytes)) else list(value)
+    except TypeError:
+        entries = None
+    if entries is None:
         raise TypeError(f"{name} must be a sequence of positive integers such as (400,), "
                         f"got {value!r}")
-    return [integer(v, f"each entry of {name}") for v in value]
+    return [integer(v, f"each entry of {name}") for v in entries]
+
+
+def choice(value, name, options):
+    """``value``, one of the strings (or None) in ``options``."""
+    if not (value is None or isinstance(value, str)) or value not in options:
+        shown = ", ".join(repr(o) for o in options)
+        raise ValueError(f"unknown {name} {value!r}; choose one of {shown}")
+    return value
+
+
+def flag(value, name):
+    """``value`` as a bool (True, False or a NumPy bool)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def generator(rng, name="rng"):
@@ -55,7 +74,7 @@ def float_dtype(dtype, name="dtype"):
     """np.float32 or np.float64 as a NumPy dtype."""
     try:
         dtype = np.dtype(dtype)
-    except TypeError:
+    except (TypeError, ValueError, SyntaxError):  # NumPy parses strings such as "f4, i2"
         raise TypeError(f"{name} must be np.float32 or np.float64, got {dtype!r}") from None
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"{name} must be np.float32 or np.float64, got {dtype}")

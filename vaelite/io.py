@@ -35,7 +35,18 @@ def save(model, path, metadata=None):
     so a diverged run never replaces a good checkpoint. The file is written to a temporary name first, then renamed, so an
     interrupted save never leaves a half-written checkpoint under ``path``.
     """
+    if not isinstance(path, (str, os.PathLike)) or str(path) == "" or "\x00" in str(path):
+        raise TypeError(f"path must be a file name such as 'runs/vae/model.npz', got {path!r}")
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"path {path} is a folder; give a file name such as {path / 'model.npz'}")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict (or None), got {type(metadata).__name__}")
+    try:
+        metadata_json = json.dumps(metadata if metadata is not None else {}, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"metadata must be JSON-serialisable (plain numbers, strings, lists, "
+                        f"dicts): {err}") from None
     to_host = current().to_host  # a model trained on a GPU saves NumPy arrays
     arrays = {PARAM_PREFIX + name: to_host(param) for name, param, _ in model.parameters()}
     for key, a in arrays.items():
@@ -43,7 +54,7 @@ def save(model, path, metadata=None):
             raise ValueError(f"not saving {path}: parameter {key[len(PARAM_PREFIX):]} holds NaN "
                              "or Inf values (did training diverge?)")
     arrays["config"] = np.array(json.dumps(model.config()))
-    arrays["metadata"] = np.array(json.dumps(metadata if metadata is not None else {}))
+    arrays["metadata"] = np.array(metadata_json)
     arrays["format"] = np.array(FORMAT_VERSION)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")

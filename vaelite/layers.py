@@ -130,9 +130,7 @@ ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "tanh": Tanh, "sigmoid": S
 
 def activation(name):
     """An activation layer by name: relu, leaky_relu, tanh, sigmoid or softplus."""
-    if name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
-    return ACTIVATIONS[name]()
+    return ACTIVATIONS[checks.choice(name, "activation", tuple(ACTIVATIONS))]()
 
 
 class MLP(Layer):

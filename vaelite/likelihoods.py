@@ -51,9 +51,7 @@ class Gaussian(Layer):
 
     def __init__(self, dim, variance="fixed", sigma=1.0, dtype=np.float32):
         super().__init__()
-        if variance not in self.VARIANCES:
-            raise ValueError(f"unknown Gaussian variance {variance!r}; choose one of "
-                             f"{', '.join(self.VARIANCES)}")
+        variance = checks.choice(variance, "Gaussian variance", self.VARIANCES)
         sigma = checks.number(sigma, "sigma", minimum=0, strict=True)
         self.variance, self.sigma = variance, float(sigma)
         backend = current()
@@ -89,8 +87,6 @@ class Gaussian(Layer):
 
 def make_likelihood(likelihood, dim, variance="fixed", sigma=1.0, dtype=np.float32):
     """A likelihood by name: "bernoulli" or "gaussian" (with ``variance`` and ``sigma``)."""
-    if likelihood == "bernoulli":
+    if checks.choice(likelihood, "likelihood", ("bernoulli", "gaussian")) == "bernoulli":
         return Bernoulli()
-    if likelihood == "gaussian":
-        return Gaussian(dim, variance, sigma, dtype)
-    raise ValueError(f"unknown likelihood {likelihood!r}; choose 'bernoulli' or 'gaussian'")
+    return Gaussian(dim, variance, sigma, dtype)

@@ -13,12 +13,16 @@ class Optimizer:
     """Holds (name, param, grad) triples; ``step()`` updates every param in place."""
 
     def __init__(self, parameters, lr):
-        self.parameters = list(parameters)
+        expected = "parameters must be (name, param, grad) triples, as model.parameters() returns"
+        try:
+            self.parameters = list(parameters)
+        except TypeError:
+            raise TypeError(f"{expected}, got {type(parameters).__name__}") from None
         if not self.parameters:
             raise ValueError("the optimizer got no parameters")
-        if not all(isinstance(t, tuple) and len(t) == 3 for t in self.parameters):
-            raise TypeError("parameters must be (name, param, grad) triples, as returned by "
-                            "model.parameters()")
+        if not all(isinstance(t, tuple) and len(t) == 3 and hasattr(t[1], "shape")
+                   for t in self.parameters):
+            raise TypeError(expected)
         self.lr = checks.number(lr, "lr (the learning rate)", minimum=0, strict=True)
         self.t = 0  # number of steps taken
 

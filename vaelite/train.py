@@ -101,6 +101,18 @@ def _check_optimizer(optimizer, model):
     return optimizer
 
 
+def _check_callbacks(callbacks):
+    """callbacks as a tuple of functions, or a TypeError that names the argument."""
+    try:
+        callbacks = tuple(callbacks)
+    except TypeError:
+        callbacks = None
+    if callbacks is None or not all(callable(c) for c in callbacks):
+        raise TypeError("callbacks must be a sequence of functions callback(epoch, model, "
+                        "history)")
+    return callbacks
+
+
 def _non_finite_parameters(model):
     """Names of the model's parameters that hold NaN or Inf."""
     xp = current().xp
@@ -142,8 +154,8 @@ def fit(model, data, epochs, batch_size=128, optimizer=None, *, test_data=None,
     batch_size = checks.integer(batch_size, "batch_size")
     eval_every = checks.integer(eval_every, "eval_every")
     seed = checks.integer(seed, "seed", minimum=0)
-    if binarize not in BINARIZE:
-        raise ValueError(f"binarize must be 'dynamic', 'static' or None, got {binarize!r}")
+    callbacks = _check_callbacks(callbacks)
+    binarize = checks.choice(binarize, "binarize", BINARIZE)
     likelihood = getattr(model, "likelihood", None)
     unit = binarize is not None or getattr(likelihood, "needs_unit_interval", True)
     n_features = getattr(model, "input_dim", None)

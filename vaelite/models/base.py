@@ -65,9 +65,16 @@ class Model:
     def check_latent(self, z):
         """z as a (batch, latent_dim) array of the model's dtype on the backend's device."""
         backend = current()
-        z = backend.asarray(z, dtype=self.dtype)
+        if not hasattr(z, "shape"):  # a list of lists, say
+            try:
+                z = np.asarray(z, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise TypeError(f"z must be an array of shape (batch, {self.latent_dim}), got "
+                                f"{type(z).__name__}") from None
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"z must have shape (batch, {self.latent_dim}), got {z.shape}")
+            raise ValueError(f"z must have shape (batch, {self.latent_dim}), got "
+                             f"{tuple(z.shape)}")
+        z = backend.asarray(z, dtype=self.dtype)
         if not bool(backend.xp.all(backend.xp.isfinite(z))):
             raise ValueError("z contains NaN or Inf values")
         return z
@@ -87,6 +94,11 @@ class Model:
         x1, x2: (input_dim,) or (1, input_dim). Returns (steps, input_dim), as NumPy.
         """
         steps = checks.integer(steps, "steps", minimum=2)
-        c1, c2 = (self.code(np.reshape(x, (1, -1))) for x in (x1, x2))
+        for name, x in (("x1", x1), ("x2", x2)):
+            if not hasattr(x, "shape") or x.size != self.input_dim:
+                raise ValueError(f"{name} must be one image of {self.input_dim} pixels, got "
+                                 f"{getattr(x, 'shape', type(x).__name__)}")
+        c1, c2 = (self.code(self.check_input(np.reshape(x, (1, -1)), name))
+                  for name, x in (("x1", x1), ("x2", x2)))
         t = np.linspace(0, 1, steps, dtype=self.dtype)[:, None]
         return self.decode((1 - t) * c1 + t * c2)

@@ -49,7 +49,7 @@ class VAE(Model):
     def sample(self, n, rng, mean=True):
         """n images decoded from z ~ N(0, I): the mean image, or a random one: (n, input_dim),
         as NumPy. ``rng``: a numpy.random.Generator or an integer seed."""
-        n, rng = checks.integer(n, "n"), checks.generator(rng)
+        n, rng, mean = checks.integer(n, "n"), checks.generator(rng), checks.flag(mean, "mean")
         out = self.decoder.forward(self.prior.sample(n, rng, self.dtype))
         images = self.likelihood.mean(out) if mean else self.likelihood.sample(out, rng)
         return current().to_host(images)
