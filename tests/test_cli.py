@@ -424,3 +424,16 @@ def test_download_and_checksum_errors_are_one_line(error, tmp_path, monkeypatch,
     monkeypatch.setattr(vaelite.data, "load_mnist", fail)
     status = main(["train", "--data", "full", *SMALL, "--out", str(tmp_path / "run")])
     assert_one_line_error(capsys, status, f"{error} happened. details on a second line")
+
+
+def test_free_bits_and_kl_warmup_reach_the_model(tmp_path, capsys):
+    out = tmp_path / "fb"
+    assert main(["train", *TINY, "--latent", "3", "--epochs", "2", "--free-bits", "0.5",
+                 "--kl-warmup", "2", "--out", str(out)]) == 0
+    model = load(out / "model.npz")
+    assert model.posterior.free_bits == 0.5 and model.beta == 1.0
+    history = json.loads((out / "metrics.json").read_text())["history"]
+    assert history["train_beta"] == [0.5, 1.0]
+    status = main(["train", *TINY, "--model", "autoencoder", "--free-bits", "1",
+                   "--out", str(tmp_path / "ae")])
+    assert status == 2 and "--free-bits applies to --model vae only" in capsys.readouterr().err

@@ -17,8 +17,8 @@ def test_posterior_backward_matches_finite_differences(backend, beta):
     w = rng.normal(size=(5, 3))  # a loss sum(w * z) / batch + beta * KL
 
     def loss():
-        z, kl = q.forward(h, eps)
-        return float(np.sum(w * z)) / 5 + beta * kl
+        z, _, kl_term = q.forward(h, eps)
+        return float(np.sum(w * z)) / 5 + beta * kl_term
 
     loss()
     dh = q.backward(w / 5, beta)
@@ -29,10 +29,38 @@ def test_posterior_forward_is_the_reparameterization_and_closed_form_kl(backend)
     rng = np.random.default_rng(1)
     q = DiagonalGaussian(2)
     mu, logvar, eps = rng.normal(size=(4, 2)), rng.normal(size=(4, 2)), rng.normal(size=(4, 2))
-    z, kl = q.forward(np.concatenate([mu, logvar], axis=1), eps)
+    z, kl, kl_term = q.forward(np.concatenate([mu, logvar], axis=1), eps)
+    assert kl_term == kl  # no free bits
     np.testing.assert_allclose(z, mu + np.exp(logvar / 2) * eps, rtol=1e-12)
     per_example = 0.5 * np.sum(mu**2 + np.exp(logvar) - 1 - logvar, axis=1)
     assert np.isclose(kl, per_example.mean(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("beta", [1.0, 2.5])
+def test_free_bits_forward_and_backward(backend, beta):
+    """With free bits, each dimension's KL counts as at least lam, and a dimension below lam
+    gets no KL gradient; finite differences agree (away from the kink at KL_j = lam)."""
+    rng = np.random.default_rng(5)
+    mu = rng.normal(size=(6, 4)) * np.array([0.05, 1.0, 0.1, 2.0])  # dims 0, 2 nearly unused
+    logvar = rng.normal(size=(6, 4)) * 0.1
+    h, eps, w = np.concatenate([mu, logvar], axis=1), rng.normal(size=(6, 4)), rng.normal(
+        size=(6, 4))
+    lam = 0.2
+    q = DiagonalGaussian(4, free_bits=lam)
+    z, kl, kl_term = q.forward(h, eps)
+    per_dim = vaelite.losses.kl_normal_per_dimension(mu, logvar)
+    assert np.isclose(per_dim.sum(), kl) and np.isclose(np.maximum(per_dim, lam).sum(), kl_term)
+    assert per_dim[0] < lam < per_dim[1]  # the case is the intended one
+
+    def loss():
+        z, _, term = q.forward(h, eps)
+        return float(np.sum(w * z)) / 6 + beta * term
+
+    loss()
+    dh = q.backward(w / 6, beta)
+    assert relative_error(dh, numerical_gradient(loss, h)) < 1e-7
+    below = per_dim < lam
+    np.testing.assert_allclose(dh[:, :4][:, below], (w / 6)[:, below])  # only the z path
 
 
 def test_log_densities_and_draws():

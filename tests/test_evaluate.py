@@ -5,7 +5,8 @@ from hypothesis import given, settings, strategies as st
 
 from vaelite import VAE, Autoencoder
 from vaelite.data import load_mnist
-from vaelite.evaluate import active_units, elbo, latent_activity, log_likelihood, nll, with_nelbo
+from vaelite.evaluate import (active_units, elbo, kl_per_dimension, latent_activity,
+                              log_likelihood, nll, with_nelbo)
 from vaelite.train import fit, prepare_test_images
 
 
@@ -150,3 +151,13 @@ def test_a_broken_model_is_an_error_not_nan(x_test):
                         lambda: log_likelihood(model, x_test, 2, rng=0)):
         with pytest.raises(FloatingPointError, match=r"decoder\.2\.b hold NaN or Inf"):
             evaluate_it()
+
+
+def test_kl_per_dimension_sums_to_the_kl_term(trained, x_test):
+    per_dim = kl_per_dimension(trained, x_test, batch_size=70)
+    assert per_dim.shape == (trained.latent_dim,) and np.all(per_dim >= 0)
+    assert np.isclose(per_dim.sum(), elbo(trained, x_test, rng=0)["kl"], rtol=1e-4)
+    mu, logvar = trained.encode(x_test)
+    expected = 0.5 * np.mean(mu.astype(float)**2 + np.exp(logvar.astype(float)) - 1
+                             - logvar, axis=0)
+    np.testing.assert_allclose(per_dim, expected, rtol=1e-5, atol=1e-7)

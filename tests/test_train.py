@@ -261,3 +261,30 @@ def test_counts_name_themselves(name, value, error):
     args = {"epochs": 1, "batch_size": 4, name: value}
     with pytest.raises(error, match=name):
         fit(Recorder(), grey(8), binarize=None, progress=False, **args)
+
+
+def test_kl_warmup_ramps_beta_and_restores_it(mnist):
+    model = VAE(hidden=(8,), latent_dim=2, beta=2.0)
+    seen = []
+    original = model.loss_and_grads
+
+    def spy(x, rng, **kw):  # the beta each step trains with
+        seen.append(model.beta)
+        return original(x, rng, **kw)
+
+    model.loss_and_grads = spy
+    history = fit(model, mnist.x_train[:100], 3, batch_size=50, kl_warmup=2, progress=False)
+    np.testing.assert_allclose(seen, [0.5, 1.0, 1.5, 2.0, 2.0, 2.0])  # 2 steps an epoch
+    assert history.train["beta"] == [1.0, 2.0, 2.0]
+    assert model.beta == 2.0
+    # "loss" used the beta of the step, "nelbo" is recon + kl whatever beta was
+    np.testing.assert_allclose(history.train["nelbo"],
+                               np.add(history.train["recon"], history.train["kl"]))
+
+
+def test_kl_warmup_needs_a_kl_weight():
+    with pytest.raises(ValueError, match="kl_warmup needs a model with a KL weight beta"):
+        fit(Recorder(), grey(8), 1, batch_size=4, binarize=None, kl_warmup=1, progress=False)
+    with pytest.raises(ValueError, match="kl_warmup must be a finite number >= 0"):
+        fit(VAE(input_dim=6, hidden=(4,), latent_dim=2), grey(8), 1, kl_warmup=-1,
+            progress=False)

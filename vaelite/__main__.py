@@ -123,6 +123,12 @@ def build_parser():
                        help="decoder distribution p(x|z)")
     train.add_argument("--beta", type=_float_at_least(0, strict=False), default=1.0,
                        help="weight of the KL term (1: the ELBO; >1: a beta-VAE); VAE only")
+    train.add_argument("--free-bits", type=_float_at_least(0, strict=False), default=0.0,
+                       metavar="NATS", help="free bits: the KL of each latent dimension counts "
+                       "as at least NATS (0: off); VAE only")
+    train.add_argument("--kl-warmup", type=_float_at_least(0, strict=False), default=0.0,
+                       metavar="EPOCHS", help="KL warm-up: beta rises linearly from 0 over "
+                       "this many epochs (0: off); VAE only")
     train.add_argument("--epochs", type=_positive_int, default=10, metavar="N",
                        help="passes over the data")
     train.add_argument("--batch-size", type=_positive_int, default=128, metavar="N",
@@ -209,8 +215,10 @@ def cmd_train(args):
     from .optim import Adam
     from .train import TrainingDiverged, fit
 
-    if args.model == "autoencoder" and args.beta != 1.0:
-        raise ValueError("--beta applies to --model vae only")
+    for option, value, default in (("--beta", args.beta, 1.0), ("--free-bits", args.free_bits, 0),
+                                   ("--kl-warmup", args.kl_warmup, 0)):
+        if args.model == "autoencoder" and value != default:
+            raise ValueError(f"{option} applies to --model vae only")
     # A Bernoulli decoder, and binarization, need values in [0, 1].
     unit = args.binarize != "none" or args.likelihood == "bernoulli"
     data, source = _training_data(args, unit)
@@ -218,7 +226,8 @@ def cmd_train(args):
     x_train = data.x_train[:args.n_train]
     common = dict(input_dim=x_train.shape[1], hidden=args.hidden, latent_dim=args.latent,
                   likelihood=args.likelihood, activation=args.activation, seed=args.seed)
-    model = (VAE(beta=args.beta, **common) if args.model == "vae" else Autoencoder(**common))
+    model = (VAE(beta=args.beta, free_bits=args.free_bits, **common) if args.model == "vae"
+             else Autoencoder(**common))
     binarize = None if args.binarize == "none" else args.binarize
     word = "digits" if args.data in MNIST_DATA else "images"
 
@@ -235,7 +244,8 @@ def cmd_train(args):
             history = fit(model, x_train, args.epochs, args.batch_size,
                           Adam(model.parameters(), lr=args.lr), test_data=data.x_test,
                           binarize=binarize, seed=args.seed, progress=not args.no_progress,
-                          callbacks=[report] if args.no_progress else [])
+                          callbacks=[report] if args.no_progress else [],
+                          kl_warmup=args.kl_warmup)
     except TrainingDiverged as err:
         raise TrainingDiverged(f"training diverged: {err}; {untouched}") from None
     seconds = time.perf_counter() - start

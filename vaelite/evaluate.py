@@ -4,6 +4,7 @@
     log_likelihood(model, x, k, rng=rng) importance-weighted estimate of log p(x) (Burda et al.)
     nll(model, x, k, rng=rng)            the same, negated: the number papers report (nats)
     active_units(model, x)               how many latent dimensions the encoder uses
+    kl_per_dimension(model, x)           the KL of each latent dimension (nats)
 
 Every number is in nats per image, averaged over the examples (the library's loss convention).
 ``rng`` is a ``numpy.random.Generator`` or an integer seed.
@@ -13,6 +14,7 @@ import numpy as np
 from . import checks
 from .backends import current
 from .data import check_images
+from .losses import kl_normal_per_dimension
 
 
 def _finite(value, what, model):
@@ -132,6 +134,20 @@ def latent_activity(model, x, *, batch_size=500):
     mu = np.concatenate([_encode_gaussian(model, x[s, ...])[0]
                          for s in _batches(x.shape[0], batch_size)])
     return _finite(mu.astype(np.float64).var(axis=0), "the latent activity", model)
+
+
+def kl_per_dimension(model, x, *, batch_size=500):
+    """KL( q(z_j|x) || N(0, 1) ) of every latent dimension j, averaged over the images x:
+    (latent_dim,), in nats. They sum to the KL term of the ELBO; a dimension near 0 carries no
+    information (posterior collapse)."""
+    batch_size = checks.integer(batch_size, "batch_size")
+    x = model.check_input(x)
+    total = 0.0
+    for s in _batches(x.shape[0], batch_size):
+        mu, logvar = _encode_gaussian(model, x[s, ...])
+        total = total + kl_normal_per_dimension(mu.astype(np.float64),
+                                                logvar.astype(np.float64)) * (s.stop - s.start)
+    return _finite(total / x.shape[0], "the KL per dimension", model)
 
 
 def active_units(model, x, threshold=0.01, *, batch_size=500):

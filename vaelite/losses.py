@@ -91,6 +91,13 @@ def kl_normal(mu, logvar):
     return value, mu / batch, 0.5 * var_m1 / batch
 
 
+def kl_normal_per_dimension(mu, logvar):
+    """KL( N(mu, diag exp(logvar)) || N(0, I) ) of each latent dimension, averaged over the
+    batch: (latent,). Their sum is ``kl_normal``'s value."""
+    xp = namespace(mu, logvar)
+    return 0.5 * xp.mean(mu**2 + (xp.expm1(logvar) - logvar), axis=0)
+
+
 def normal_log_prob(z, mu, logvar):
     """log N(z; mu, diag exp(logvar)) per example: (batch,). The prior is mu = 0, logvar = 0."""
     return gaussian_log_prob(z, mu, logvar)

@@ -120,7 +120,7 @@ def _non_finite_parameters(model):
 
 
 def fit(model, data, epochs, batch_size=128, optimizer=None, *, test_data=None,
-        binarize="dynamic", seed=0, progress=True, callbacks=(), eval_every=1):
+        binarize="dynamic", seed=0, progress=True, callbacks=(), eval_every=1, kl_warmup=0):
     """Train ``model`` on ``data`` for ``epochs`` passes; return a ``History``.
 
     model:      anything with ``parameters()``, ``loss(x, rng)`` and ``loss_and_grads(x, rng)``
@@ -136,6 +136,10 @@ def fit(model, data, epochs, batch_size=128, optimizer=None, *, test_data=None,
                 the same seed and the same initial model give bit-identical results
     progress:   show a tqdm progress bar (terminal or notebook) with the running loss
     callbacks:  functions ``callback(epoch, model, history)`` called after each epoch
+    kl_warmup:  KL warm-up (Bowman et al., 2016; Sonderby et al., 2016): over this many epochs
+                the model's ``beta`` rises linearly, step by step, from 0 to its value, so the
+                decoder learns to use z before the KL pulls q(z|x) to the prior; 0 = off.
+                ``history.train["beta"]`` records beta at the end of each epoch.
 
     A callback can record anything. For the latent-space chapter, snapshot the latent means
     of a fixed batch at every epoch:
@@ -154,6 +158,10 @@ def fit(model, data, epochs, batch_size=128, optimizer=None, *, test_data=None,
     batch_size = checks.integer(batch_size, "batch_size")
     eval_every = checks.integer(eval_every, "eval_every")
     seed = checks.integer(seed, "seed", minimum=0)
+    kl_warmup = checks.number(kl_warmup, "kl_warmup", minimum=0)
+    if kl_warmup and not isinstance(getattr(model, "beta", None), float):
+        raise ValueError(f"kl_warmup needs a model with a KL weight beta, such as a VAE; "
+                         f"{type(model).__name__} has none")
     callbacks = _check_callbacks(callbacks)
     binarize = checks.choice(binarize, "binarize", BINARIZE)
     likelihood = getattr(model, "likelihood", None)
@@ -180,6 +188,7 @@ def fit(model, data, epochs, batch_size=128, optimizer=None, *, test_data=None,
     n = x.shape[0]
     steps = -(-n // batch_size)  # minibatches per epoch, the last one may be smaller
     history = History()
+    beta = getattr(model, "beta", None)  # the KL weight that a warm-up ramps up to
     bar = tqdm(total=epochs * steps, disable=not progress, unit="batch", dynamic_ncols=True)
     try:
         for epoch in range(1, epochs + 1):
@@ -187,6 +196,9 @@ def fit(model, data, epochs, batch_size=128, optimizer=None, *, test_data=None,
             order = rng.permutation(n)  # a new shuffle every epoch
             totals = {}
             for step in range(steps):
+                if kl_warmup:  # beta rises linearly over the first kl_warmup epochs
+                    model.beta = beta * min(1.0, ((epoch - 1) * steps + step + 1)
+                                            / (kl_warmup * steps))
                 idx = order[step * batch_size:(step + 1) * batch_size]
                 xb = backend.xp.take(x, backend.asarray(idx), axis=0)
                 if binarize == "dynamic":
@@ -213,6 +225,8 @@ def fit(model, data, epochs, batch_size=128, optimizer=None, *, test_data=None,
             history.epoch.append(epoch)
             _append(history.train, evaluate.with_nelbo(
                 {key: total / n for key, total in totals.items()}))
+            if kl_warmup:
+                _append(history.train, {"beta": model.beta})
             if test_data is not None and (epoch % eval_every == 0 or epoch == epochs):
                 kwargs = {"labels": labels_test} if uses_labels else {}
                 try:
@@ -229,4 +243,6 @@ def fit(model, data, epochs, batch_size=128, optimizer=None, *, test_data=None,
                 callback(epoch, model, history)
     finally:
         bar.close()
+        if kl_warmup:
+            model.beta = beta  # the model keeps the KL weight it was built with
     return history

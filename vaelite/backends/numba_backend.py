@@ -85,8 +85,10 @@ class NumbaBackend(NumpyBackend):
         if not dz.dtype == eps.dtype == sigma.dtype == h.dtype:
             return super().reparam_kl_backward(dz, eps, sigma, h, beta)
         dh = np.empty_like(h)
+        weights = np.broadcast_to(np.asarray(beta, dtype=h.dtype) / h.dtype.type(h.shape[0]),
+                                  (eps.shape[1],))  # beta / batch for every latent dimension
         jit(reparam.reparam_kl_backward_numba)(dz, eps, sigma, h,
-                                               h.dtype.type(beta / h.shape[0]), dh)
+                                               np.ascontiguousarray(weights), dh)
         return dh
 
     def _bernoulli_applies(self, logits, x):

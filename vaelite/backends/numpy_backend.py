@@ -112,7 +112,8 @@ class NumpyBackend:
         return z, sigma, float(kl)
 
     def reparam_kl_backward(self, dz, eps, sigma, h, beta):
-        """dh = dL/d[mu, logvar] from dz = dL/dz and the KL weight beta; two paths each:
+        """dh = dL/d[mu, logvar] from dz = dL/dz and the KL weight beta (a number, or an array
+        of one weight per latent dimension: (latent,)); two paths each:
 
             dL/dmu     = dz                     + beta * dKL/dmu
             dL/dlogvar = dz * eps * sigma / 2   + beta * dKL/dlogvar

@@ -6,7 +6,8 @@ The encoder output ``h: (batch, 2 * latent)`` holds ``mu = h[:, :latent]`` and
     sigma = exp(logvar / 2);   z = mu + sigma * eps
     KL = 0.5 * sum_j (mu_j^2 + expm1(logvar_j) - logvar_j), mean over the batch
 
-Backward, from ``dz = dL/dz`` (the decoder's input gradient) and the KL weight ``beta``:
+Backward, from ``dz = dL/dz`` (the decoder's input gradient) and the KL weight ``beta`` (a
+number, or one weight per latent dimension, as free bits need):
 
     dL/dmu     = dz                        + beta * mu / batch
     dL/dlogvar = dz * eps * sigma / 2      + beta * expm1(logvar) / (2 batch)
@@ -33,10 +34,12 @@ def reparam_kl_forward_numba(h, eps, z, sigma):
 
 
 def reparam_kl_backward_numba(dz, eps, sigma, h, beta_over_batch, dh):
+    """``beta_over_batch: (latent,)``: the KL weight of each latent dimension / batch."""
     batch, latent = eps.shape
     half = h.dtype.type(0.5)
     for i in range(batch):
         for j in range(latent):
-            dh[i, j] = dz[i, j] + beta_over_batch * h[i, j]
+            w = beta_over_batch[j]
+            dh[i, j] = dz[i, j] + w * h[i, j]
             dh[i, latent + j] = (dz[i, j] * eps[i, j] * half * sigma[i, j]
-                                 + beta_over_batch * half * math.expm1(h[i, latent + j]))
+                                 + w * half * math.expm1(h[i, latent + j]))

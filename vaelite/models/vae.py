@@ -19,22 +19,24 @@ class VAE(Model):
 
     encoder: MLP [input_dim, *hidden, 2 * latent_dim], read by the posterior as [mu, logvar];
     decoder: MLP [latent_dim, *hidden reversed, input_dim], read by the likelihood.
-    ``beta`` weighs the KL term (beta = 1 is the ELBO; beta > 1 is the beta-VAE).
+    ``beta`` weighs the KL term (beta = 1 is the ELBO; beta > 1 is the beta-VAE);
+    ``free_bits`` (nats per latent dimension, 0 = off) lets each dimension keep that much KL
+    without penalty (see ``components.DiagonalGaussian``).
     """
 
     def __init__(self, input_dim=784, hidden=(400,), latent_dim=20, likelihood="bernoulli",
                  beta=1.0, activation="relu", variance="fixed", sigma=1.0, seed=0,
-                 dtype=np.float32):
+                 dtype=np.float32, free_bits=0.0):
         beta = checks.number(beta, "beta", minimum=0)
         latent_dim = checks.integer(latent_dim, "latent_dim")
-        self.posterior = DiagonalGaussian(latent_dim)
+        self.posterior = DiagonalGaussian(latent_dim, free_bits)
         self.prior = StandardNormal(latent_dim)
         super().__init__(input_dim, hidden, latent_dim, self.posterior.encoder_outputs,
                          likelihood, activation, variance, sigma, seed, dtype)
         self.beta = beta
 
     def config(self):
-        return {**super().config(), "beta": self.beta}
+        return {**super().config(), "beta": self.beta, "free_bits": self.posterior.free_bits}
 
     def encode(self, x):
         """Parameters of q(z|x): mu, logvar, each (batch, latent_dim), as NumPy."""
@@ -74,14 +76,15 @@ class VAE(Model):
         rng = None if rng is None else checks.generator(rng)
         h = self.encoder.forward(x)
         eps = self._noise((x.shape[0], self.latent_dim), rng, eps)
-        z, kl = self.posterior.forward(h, eps)  # z = mu + sigma * eps, KL to N(0, I)
+        z, kl, kl_term = self.posterior.forward(h, eps)  # z = mu + sigma * eps, KL to N(0, I)
         recon, dout = self.likelihood.nll(self.decoder.forward(z), x)
-        parts = {"loss": float(recon + self.beta * kl), "recon": float(recon), "kl": kl}
+        parts = {"loss": float(recon + self.beta * kl_term), "recon": float(recon), "kl": kl}
         return parts, dout
 
     def loss(self, x, rng=None, eps=None, labels=None):
         """{"loss", "recon", "kl"}: the negative ELBO and its two parts (nats per image),
-        estimated with one sample z per image."""
+        estimated with one sample z per image. "loss" = recon + beta * KL (with free bits, the
+        KL of each dimension counted as at least ``free_bits``)."""
         return self._forward(x, rng, eps)[0]
 
     def loss_and_grads(self, x, rng=None, eps=None, labels=None):
