@@ -23,14 +23,10 @@ class NumbaBackend(NumpyBackend):
     Bernoulli NLL, binarization and log-sum-exp run as fused compiled loops."""
 
     name = "numba"
-    xp = np  # plain NumPy: the overrides below use its out= arguments and flags
 
     def __init__(self):
         if importlib.util.find_spec("numba") is None:  # checked without importing numba
             raise RuntimeError("the numba backend needs Numba: pip install numba")
-
-    def asarray(self, a, dtype=None):
-        return np.asarray(a, dtype=dtype)
 
     def matmul(self, a, b, out):
         return np.matmul(a, b, out=out)  # no temporary
