@@ -52,6 +52,9 @@ def main(argv=None):
           f"of the paired ratios")
     print(bm.format_table(results))
     print(bm.isolation_line(results))
+    loads = [x for r in results["rows"] for x in r["loadavg_1min"]]
+    print(f"1-minute load average during the measurements: {min(loads):.2f} to {max(loads):.2f} "
+          f"(the benchmark itself adds about the thread count; more means other work ran)")
     if first:
         print("\nfirst call in a fresh process (784-400-20, batch 128; numba compiles on first use):")
         print(bm.format_first_call(first))
