@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from vaelite.widgets import SliderFrames, live, render_frame, slider_frames
+from vaelite.widgets import SliderFrames, live, render_frame, slider_frames, unique_scripts
 
 PNG_MAGIC = b"\x89PNG"
 
@@ -101,10 +101,27 @@ def test_sphinx_extension_drops_saved_widget_state():
     handlers = []
     app = types.SimpleNamespace(connect=lambda event, fn, priority: handlers.append((event, fn)))
     assert vaelite.widgets.setup(app)["parallel_read_safe"]
-    (event, drop), = handlers
-    assert event == "html-page-context"
+    (event, drop), (event2, dedupe) = handlers
+    assert event == event2 == "html-page-context"
     js_files = {"ipywidgets_state": (None, {}), "other": ("x.js", {})}
     app.env = types.SimpleNamespace(nb_metadata={"book/ch": {"js_files": js_files}})
     drop(app, "book/ch", "page.html", {}, None)
     drop(app, "book/no_notebook", "page.html", {}, None)
     assert list(js_files) == ["other"]
+    context = {"script_files": ["a.js", "b.js", "a.js"]}   # the page's list, changed in place
+    scripts = context["script_files"]
+    dedupe(app, "book/ch", "page.html", context, None)
+    assert scripts == ["a.js", "b.js"] and context["script_files"] is scripts
+    dedupe(app, "genindex", "page.html", {}, None)          # a page without scripts
+
+
+def test_unique_scripts_keeps_one_copy_of_a_repeated_inline_script():
+    # what Sphinx 7.4 hands a page: sphinx-thebe's inline script twice (file None, then "")
+    from sphinx.builders.html._assets import _JavaScript
+
+    body = 'const THEBE_JS_URL = "x"'
+    scripts = [_JavaScript("a.js"), _JavaScript(None, body=body), _JavaScript("b.js"),
+               _JavaScript("", body=body), _JavaScript("a.js"), _JavaScript(None, body="other")]
+    kept = unique_scripts(scripts)
+    assert [s.filename for s in kept] == ["a.js", None, "b.js", None]
+    assert sum(s.attributes.get("body") == body for s in kept) == 1

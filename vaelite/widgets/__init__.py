@@ -24,7 +24,7 @@ import json
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-__all__ = ["render_frame", "slider_frames", "SliderFrames", "live"]
+__all__ = ["render_frame", "slider_frames", "SliderFrames", "live", "unique_scripts"]
 
 
 def render_frame(fig, dpi=80):
@@ -132,15 +132,42 @@ def live(draw, **sliders):
     return explorer
 
 
-def setup(app):
-    """Sphinx extension (listed in _config.yml): keep saved widget state out of the HTML.
+def unique_scripts(scripts):
+    """The script entries of a page without repeats, in their first order.
 
-    When the book is built, each live() widget saves its state in the notebook (tens of kB a
-    page). The HTML book shows the static stand-ins instead, so drop that state.
+    Two entries are the same script when they have the same file (an inline script has the
+    file None or "") and the same attributes, its body included.
+    """
+    seen, unique = set(), []
+    for script in scripts:
+        filename = getattr(script, "filename", script) or ""
+        attributes = getattr(script, "attributes", {})
+        key = (str(filename), tuple(sorted((k, str(v)) for k, v in attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    return unique
+
+
+def setup(app):
+    """Sphinx extension (listed in _config.yml): keep the pages' scripts clean.
+
+    - When the book is built, each live() widget saves its state in the notebook (tens of kB
+      a page). The HTML book shows the static stand-ins instead, so drop that state.
+    - Every script once: Sphinx 7.4 adds an inline script that an extension registers after
+      the builder started (sphinx-thebe's ``const THEBE_JS_URL = ...``, loaded by Jupyter
+      Book's launch buttons) a second time, and a second ``const`` of the same name is a
+      SyntaxError on every page load.
     """
     def drop_widget_state(app, pagename, *args):
         page = getattr(app.env, "nb_metadata", {}).get(pagename, {})
         page.get("js_files", {}).pop("ipywidgets_state", None)
 
+    def drop_repeated_scripts(app, pagename, templatename, context, doctree):
+        scripts = context.get("script_files")
+        if scripts:
+            scripts[:] = unique_scripts(scripts)  # the builder restores its list after the page
+
     app.connect("html-page-context", drop_widget_state, priority=400)  # before myst-nb (500)
+    app.connect("html-page-context", drop_repeated_scripts, priority=900)  # after the others
     return {"parallel_read_safe": True, "parallel_write_safe": True}
