@@ -26,8 +26,10 @@ import difflib
 import html
 import importlib
 import inspect
+import os
 import pkgutil
 import sys
+import sysconfig
 import textwrap
 import traceback
 import warnings
@@ -36,7 +38,8 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 __all__ = ["Exercise", "CheckResult", "register", "get", "check", "run_cases",
-           "compare_values", "show_solution", "load_all", "summary_table", "REGISTRY"]
+           "compare_values", "constant_factor", "factor_hint", "show_solution", "load_all",
+           "summary_table", "REGISTRY"]
 
 REGISTRY = {}  # name -> Exercise
 
@@ -120,38 +123,91 @@ def compare_values(got, expected, rtol=1e-5, atol=1e-8):
     """None if ``got`` matches ``expected``, else (kind, message).
 
     kind is one of "not implemented", "wrong type", "wrong shape", "wrong value".
-    Tuples, lists and dicts are compared item by item.
+    Tuples, lists and dicts are compared item by item. (Whether a wrong answer is off by a
+    constant factor is constant_factor's question; check() reports both.)
     """
+    problem = _mismatch(got, expected, rtol, atol)
+    return None if problem is None else problem[:2]
+
+
+# what an answer that is off by a constant factor most likely got wrong: (heading, sentence)
+# with {what} standing for "your answer" or "output [i]"
+FACTOR_HINTS = {
+    2.0: ("Factor of 2", "{what} is exactly 2 times the expected value. Is a 1/2 missing, or "
+                         "is there a sum where a mean belongs?"),
+    0.5: ("Factor of 2", "{what} is exactly half the expected value. Is there an extra 1/2, "
+                         "or a mean where a sum belongs?"),
+    -1.0: ("Sign", "{what} is the expected value with the opposite sign. Is a minus sign "
+                   "missing or extra (a log-probability where a loss belongs, or the reverse)?"),
+    -2.0: ("Sign and factor of 2", "{what} is exactly -2 times the expected value: the sign "
+                                   "is wrong, and a 1/2 is missing or a sum stands for a mean."),
+    -0.5: ("Sign and factor of 2", "{what} is exactly -1/2 times the expected value: the sign "
+                                   "is wrong, and there is an extra 1/2 or a mean stands for "
+                                   "a sum."),
+}
+
+
+def factor_hint(factor, what="your answer"):
+    """The hint for an answer that is ``factor`` times the expected value (see FACTOR_HINTS)."""
+    heading, sentence = FACTOR_HINTS[factor]
+    return f"{heading}: {sentence.format(what=what)}"
+
+
+def constant_factor(got, expected, rtol=1e-5, atol=1e-8):
+    """The factor c in FACTOR_HINTS with got == c * expected (to the tolerances), or None.
+
+    Only for numbers and arrays of the same shape that do not already match.
+    """
+    if not (_is_numeric(got) and _is_numeric(expected)):
+        return None
+    g, e = np.asarray(got), np.asarray(expected)
+    if g.shape != e.shape or g.dtype == bool or e.dtype == bool:
+        return None
+    with np.errstate(all="ignore"):
+        if not (np.all(np.isfinite(g)) and np.all(np.isfinite(e))):
+            return None
+        if np.allclose(g, e, rtol=rtol, atol=atol):
+            return None
+        for factor in FACTOR_HINTS:
+            if np.allclose(g, factor * e, rtol=rtol, atol=atol):
+                return factor
+    return None
+
+
+def _mismatch(got, expected, rtol, atol):
+    """None, or (kind, message, factor) for the first item of got that is wrong; factor is
+    the constant (see FACTOR_HINTS) by which a wrong number or array is off, else None."""
     if got is None and expected is not None:
-        return "not implemented", "returned None (not implemented yet?)"
+        return "not implemented", "returned None (not implemented yet?)", None
     if isinstance(expected, (tuple, list)):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
             return "wrong type", (f"expected a {type(expected).__name__} of {len(expected)} "
-                                  f"values, got {_short_type(got)}")
+                                  f"values, got {_short_type(got)}"), None
         for i, (g, e) in enumerate(zip(got, expected)):
-            problem = compare_values(g, e, rtol, atol)
+            problem = _mismatch(g, e, rtol, atol)
             if problem:
-                return problem[0], f"output [{i}]: {problem[1]}"
+                return problem[0], f"output [{i}]: {problem[1]}", problem[2]
         return None
     if isinstance(expected, dict):
         if not isinstance(got, dict) or set(got) != set(expected):
             return "wrong type", (f"expected a dict with keys {sorted(expected)}, "
-                                  f"got {_short_type(got)}")
+                                  f"got {_short_type(got)}"), None
         for key in expected:
-            problem = compare_values(got[key], expected[key], rtol, atol)
+            problem = _mismatch(got[key], expected[key], rtol, atol)
             if problem:
-                return problem[0], f"output [{key!r}]: {problem[1]}"
+                return problem[0], f"output [{key!r}]: {problem[1]}", problem[2]
         return None
     if not _is_numeric(expected):
-        return None if got == expected else ("wrong value", "not equal to the expected value")
+        return None if got == expected else ("wrong value", "not equal to the expected value",
+                                             None)
     if not _is_numeric(got):
-        return "wrong type", f"expected a number or an array, got {_short_type(got)}"
+        return "wrong type", f"expected a number or an array, got {_short_type(got)}", None
     g, e = np.asarray(got), np.asarray(expected)
     if g.shape != e.shape:
-        return "wrong shape", f"expected shape {e.shape}, got shape {g.shape}"
+        return "wrong shape", f"expected shape {e.shape}, got shape {g.shape}", None
     if e.dtype == bool or g.dtype == bool:
         equal = np.array_equal(g, e)
-        return None if equal else ("wrong value", f"{np.sum(g != e)} entries differ")
+        return None if equal else ("wrong value", f"{np.sum(g != e)} entries differ", None)
     if np.allclose(g, e, rtol=rtol, atol=atol, equal_nan=True):
         return None
     bad = ~np.isclose(g, e, rtol=rtol, atol=atol, equal_nan=True)
@@ -166,7 +222,7 @@ def compare_values(got, expected, rtol=1e-5, atol=1e-8):
     message = "; ".join(parts) or "wrong nan/inf entries"
     if g.ndim:
         message += f" ({np.sum(bad)} of {g.size} entries wrong)"
-    return "wrong value", message
+    return "wrong value", message, constant_factor(g, e, rtol, atol)
 
 
 def _is_numeric(x):
@@ -213,6 +269,7 @@ class Failure:
     inputs: str
     expected: Any = None
     got: Any = None
+    factor: Optional[float] = None  # the answer is this constant times the expected value
 
 
 @dataclasses.dataclass
@@ -274,6 +331,11 @@ def run_cases(exercise, func):
         lines += [f"    expected: {short_repr(first.expected, 66)}",
                   f"    got:      {short_repr(first.got, 66)}"]
     lines += ["    " + line for line in first.message.split("\n")]
+    if first.factor is not None:
+        what = first.message.split(": ", 1)[0] if first.message.startswith("output [") \
+            else "your answer"
+        lines += textwrap.wrap(factor_hint(first.factor, what), width=76,
+                               initial_indent="  ", subsequent_indent="    ")
     if exercise.hint and first.kind != "not implemented":
         lines += textwrap.wrap(f"Hint: {exercise.hint}", width=76,
                                initial_indent="  ", subsequent_indent="    ")
@@ -294,24 +356,25 @@ def _run_case(exercise, func, i, args, expected, names):
                            "(not implemented yet?)", inputs, expected)
         except Exception as err:  # the student's bug, reported as feedback
             return Failure(i, "raised", f"raised {type(err).__name__}: {err}"
-                           f"{_where(err)}", inputs, expected)
+                           f"{_where(err, func)}", inputs, expected)
     if got is None and expected is not None:
-        problem = ("not implemented", "returned None (not implemented yet?)")
+        problem = ("not implemented", "returned None (not implemented yet?)", None)
     elif exercise.compare is not None:
         try:
             message = exercise.compare(got, expected)
         except Exception as err:  # e.g. the student returned a string
             message = f"could not compare: {type(err).__name__}: {err}"
-        problem = None if message is None else ("wrong value", message)
+        problem = None if message is None else (
+            "wrong value", message, constant_factor(got, expected, exercise.rtol, exercise.atol))
     else:
-        problem = compare_values(got, expected, exercise.rtol, exercise.atol)
+        problem = _mismatch(got, expected, exercise.rtol, exercise.atol)
     if problem is None:
         return None
-    kind, message = problem
+    kind, message, factor = problem
     numpy_warnings = sorted({str(w.message) for w in caught})
     if numpy_warnings:
         message += "\nwarnings: " + "; ".join(numpy_warnings)
-    return Failure(i, kind, message, inputs, expected, got)
+    return Failure(i, kind, message, inputs, expected, got, factor)
 
 
 def _parameter_names(func):
@@ -322,12 +385,41 @@ def _parameter_names(func):
         return []
 
 
-def _where(err):
-    """' (at line N: code)' for the innermost frame of a traceback, if it has a source line."""
-    frames = traceback.extract_tb(err.__traceback__)
-    if len(frames) < 2 or not frames[-1].line:
+def _library_folders():
+    """Folders of code that is not the student's: the standard library, installed packages
+    and vaelite itself."""
+    paths = sysconfig.get_paths()
+    folders = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")
+               if key in paths}
+    folders.add(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # vaelite/
+    return tuple(os.path.join(os.path.realpath(f), "") for f in folders)
+
+
+def _is_students(filename):
+    if filename.startswith("<"):
+        return filename.startswith("<ipython-input")  # old IPython cells; not "<frozen ...>"
+    return not os.path.realpath(filename).startswith(_library_folders())
+
+
+def _where(err, func=None):
+    """Where the student's code raised: '\nat line N of name: code' for the innermost frame of
+    the traceback that is the student's (not NumPy's, not the library's), and which library
+    raised it when the error came from deeper down."""
+    frames = traceback.extract_tb(err.__traceback__)[1:]  # [0] is run_cases calling func
+    if not frames:
         return ""
-    return f"\nat line {frames[-1].lineno}: {frames[-1].line.strip()}"
+    own_file = getattr(getattr(func, "__code__", None), "co_filename", None)
+    students = [f for f in frames if f.filename == own_file or _is_students(f.filename)]
+    frame = students[-1] if students else frames[-1]
+    if not frame.line:
+        return ""
+    text = f"\nat line {frame.lineno} of {frame.name}: {frame.line.strip()}"
+    if frame is not frames[-1]:
+        inner = frames[-1].filename.replace(os.sep, "/")
+        package = next((name for name in ("numpy", "scipy", "vaelite") if f"/{name}/" in inner),
+                       None)
+        text += f"\n(raised inside {package or 'a library'}, called from this line)"
+    return text
 
 
 # ----------------------------------------------------------------------------- solutions

@@ -105,6 +105,12 @@ register(Exercise(
          np.array([2.0 + (np.e**2 - 3) / 2])),
         # equal distributions, batch of 2
         ((np.ones((2, 3)), np.ones((2, 3)), np.ones((2, 3)), np.ones((2, 3))), np.zeros(2)),
+        # logvar_p != 0 and mu_q != mu_p: the mean term is divided by p's variance (4),
+        # not q's; the second row has equal means and q's variance half of p's
+        ((np.array([[1.0], [0.5]]), np.array([[0.0], [np.log(2.0)]]),
+          np.array([[0.0], [0.5]]), np.array([[np.log(4.0)], [np.log(4.0)]])),
+         np.array([0.5 * (np.log(4.0) + 2.0 / 4.0 - 1.0),
+                   0.5 * (np.log(2.0) + 0.5 - 1.0)])),
     ],
     random_cases=lambda rng: [_random_diag(rng, b, d) for b, d in [(1, 1), (4, 3), (16, 20)]],
     rtol=1e-9,

@@ -46,9 +46,17 @@ register(Exercise(
     name="ch06.exp_pathwise",
     title="Pathwise gradient of E[exp(z)] wrt mu and logvar",
     reference=exp_pathwise_grads,
+    # each case adds one thing, so that each mistake fails first where it shows:
     cases=[((0.0, 0.0, np.array([0.0])), (1.0, 0.0)),
+           # eps != 0: the 1/2 of dz/dlogvar, and a mean (not a sum) over the samples
            ((0.0, 0.0, np.array([1.0, -1.0])), (np.cosh(1.0), np.sinh(1.0) / 2)),
-           ((np.log(2.0), 2 * np.log(3.0), np.array([0.0, 0.0, 0.0])), (2.0, 0.0))],
+           # mu != 0, logvar != 0 but eps = 0: f'(z) = exp(z) at z = mu
+           ((np.log(2.0), 2 * np.log(3.0), np.array([0.0, 0.0, 0.0])), (2.0, 0.0)),
+           # logvar != 0 and eps != 0 (sigma = 2): sigma = exp(logvar / 2), inside z and in
+           # dz/dlogvar = eps * sigma / 2
+           ((0.0, 2 * np.log(2.0), np.array([1.0, -1.0])), (np.cosh(2.0), np.sinh(2.0))),
+           # all of it at once, with sigma = 1/2 and a mu that is not 0
+           ((1.0, -2 * np.log(2.0), np.array([2.0])), (np.exp(2.0), np.exp(2.0) / 2))],
     random_cases=lambda rng: [(float(rng.normal()), float(rng.normal(scale=0.5)),
                                rng.standard_normal(n)) for n in (1, 5, 100)],
     hint="z = mu + sigma * eps with sigma = exp(logvar / 2); dz/dmu = 1 and "
