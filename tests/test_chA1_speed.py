@@ -13,9 +13,9 @@ from matplotlib.figure import Figure  # noqa: E402
 import vaelite  # noqa: E402
 from vaelite import benchmark as tt  # noqa: E402
 from vaelite import losses  # noqa: E402
-from vaelite.exercises import ch07_speed as ex  # noqa: E402
+from vaelite.exercises import chA1_speed as ex  # noqa: E402
 from vaelite.backends import make_backend  # noqa: E402
-from vaelite.widgets import ch07_speed as w  # noqa: E402
+from vaelite.widgets import chA1_speed as w  # noqa: E402
 
 adam_update_reference = make_backend("numpy").adam_update
 

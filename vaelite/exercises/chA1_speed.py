@@ -1,4 +1,4 @@
-"""Exercises of "Where the time goes" (book/07_speed.ipynb)."""
+"""Exercises of "Where the time goes" (book/A1_speed.ipynb)."""
 import numpy as np
 
 from vaelite.exercises import Exercise, register
@@ -75,7 +75,7 @@ def _adam_args(rng, shape, t):
 
 
 register(Exercise(
-    name="ch07.step_flops",
+    name="chA1.step_flops",
     title="FLOPs of the matrix products of one training step",
     reference=step_flops,
     cases=[(((400,), 20, 128), 419_840_000),
@@ -91,7 +91,7 @@ register(Exercise(
 ))
 
 register(Exercise(
-    name="ch07.adam_buffered",
+    name="chA1.adam_buffered",
     title="Adam in place, with one preallocated buffer",
     reference=adam_step_buffered,
     cases=[((np.array([1.0]), np.array([0.5]), np.array([0.0]), np.array([0.0]), np.zeros(1),
@@ -112,7 +112,7 @@ register(Exercise(
 ))
 
 register(Exercise(
-    name="ch07.bernoulli_one_pass",
+    name="chA1.bernoulli_one_pass",
     title="Stable Bernoulli NLL and its gradient with one exp",
     reference=bernoulli_nll_one_pass,
     cases=[((np.array([[0.0, 0.0]]), np.array([[1.0, 0.0]])),
