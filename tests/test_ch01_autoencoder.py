@@ -100,3 +100,43 @@ def test_wrong_answers_are_caught():
         grid = np.array([(a, b) for a in g0 for b in g1])
         return float(np.mean(ex.nearest_code_distance(grid, codes) > radius))
     assert not run_cases(get("ch01.gap_fraction"), grid_without_end).passed
+
+
+def brute_force_knn(images, x_train, y_train, k):
+    d = np.linalg.norm(images[:, None, :] - x_train[None, :, :], axis=2)
+    nearest = np.argsort(d, axis=1, kind="stable")[:, :k]
+    votes = np.stack([np.sum(y_train[nearest] == c, axis=1) for c in range(10)], axis=1)
+    return votes.argmax(axis=1), votes.max(axis=1) / k
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 1000])
+def test_knn_vote_matches_brute_force(chunk):
+    rng = np.random.default_rng(5)
+    x_train, y_train = rng.random((60, 8)), rng.integers(0, 10, 60)
+    images = rng.random((7, 8))
+    labels, shares = w.knn_vote(images, x_train, y_train, k=5, chunk=chunk)
+    ref_labels, ref_shares = brute_force_knn(images, x_train, y_train, 5)
+    assert np.array_equal(labels, ref_labels) and np.allclose(shares, ref_shares)
+    # a training image votes for its own label when its 3 nearest share it
+    same, share = w.knn_vote(x_train[:1], np.repeat(x_train[:1], 3, axis=0),
+                             np.array([4, 4, 4]), k=3)
+    assert same[0] == 4 and share[0] == 1.0
+    with pytest.raises(ValueError):
+        w.knn_vote(images[:, :3], x_train, y_train)
+    with pytest.raises(ValueError):
+        w.knn_vote(images, x_train, y_train, k=61)
+
+
+def test_round_trip_is_zero_for_a_model_that_inverts_itself():
+    class Identity:
+        def decode(self, z):
+            return np.asarray(z, dtype=np.float32)
+
+        code = decode
+
+    z = np.random.default_rng(6).normal(size=(9, 2))
+    assert np.allclose(w.round_trip(Identity(), z), 0, atol=1e-6)
+    model = Autoencoder(hidden=(16,), latent_dim=2, seed=0)
+    trip = w.round_trip(model, z)
+    assert trip.shape == (9,) and np.all(trip >= 0)
+    assert np.allclose(trip, np.linalg.norm(model.encode(model.decode(z)) - z, axis=1))

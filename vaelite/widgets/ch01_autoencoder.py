@@ -4,14 +4,17 @@ decodes at any point of its 2-D latent space.
 The widget draws the latent codes of test digits with a marker at a point (z1, z2), next to
 the image the decoder produces there, and says how far that point is from the nearest code.
 The helpers measure the latent space: distances to the nearest code, the fraction of a box
-that no code is near, points along a path.
+that no code is near, points along a path; and what a model draws there: the labels a
+nearest-neighbour classifier gives images (``knn_vote``) and how far the encoder puts a
+decoded image from the code it was decoded from (``round_trip``).
 """
 import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import plot
 
-__all__ = ["nearest_code", "neighbour_spacing", "gap_fraction", "path_points", "draw_decoded"]
+__all__ = ["nearest_code", "neighbour_spacing", "gap_fraction", "path_points", "knn_vote",
+           "round_trip", "draw_decoded"]
 
 
 def nearest_code(points, codes, chunk=1024):
@@ -72,6 +75,47 @@ def path_points(waypoints, steps):
     s = np.concatenate([[0.0], np.cumsum(seg)])
     t = np.linspace(0.0, s[-1], int(steps))
     return np.stack([np.interp(t, s, waypoints[:, j]) for j in range(waypoints.shape[1])], 1)
+
+
+def knn_vote(images, x_train, y_train, k=10, chunk=1000):
+    """Majority label of the k nearest training images (Euclidean, in pixel space), and the
+    winner's share of the k votes: how unambiguous each image is.
+
+    images: (m, d); x_train: (n, d); y_train: (n,) integer labels 0..9. Returns
+    (labels (m,), shares (m,)); a tie goes to the smaller label. Works ``chunk`` images at a
+    time, so that the (chunk, n) table of distances stays small.
+    """
+    images = np.asarray(images, dtype=np.float64)
+    x_train = np.asarray(x_train, dtype=np.float64)
+    y_train = np.asarray(y_train)
+    if images.ndim != 2 or x_train.ndim != 2 or images.shape[1] != x_train.shape[1]:
+        raise ValueError(f"images and x_train must be (m, d) and (n, d), got {images.shape} "
+                         f"and {x_train.shape}")
+    if not 0 < k <= len(x_train):
+        raise ValueError(f"k must lie in 1..{len(x_train)}, got {k}")
+    train_sq = np.sum(x_train**2, axis=1)
+    labels = np.empty(len(images), dtype=np.int64)
+    shares = np.empty(len(images))
+    for start in range(0, len(images), chunk):
+        block = images[start:start + chunk]
+        # squared distances up to |image|^2, which is the same for every neighbour
+        d2 = train_sq[None, :] - 2 * block @ x_train.T
+        nearest = np.argpartition(d2, k - 1, axis=1)[:, :k]
+        votes = np.stack([np.sum(y_train[nearest] == c, axis=1) for c in range(10)], axis=1)
+        labels[start:start + chunk] = votes.argmax(axis=1)
+        shares[start:start + chunk] = votes.max(axis=1) / k
+    return labels, shares
+
+
+def round_trip(model, z):
+    """Distance from each code to the code of the image decoded there: |code(decode(z)) - z|.
+
+    model: anything with ``decode`` and ``code`` (an Autoencoder, or a VAE, whose code is the
+    mean of q(z|x)); z: (m, k). Returns (m,). Small where the encoder recognises what the
+    decoder drew.
+    """
+    z = np.asarray(z, dtype=np.float64)
+    return np.linalg.norm(model.code(model.decode(z)) - z, axis=1)
 
 
 def draw_decoded(model, codes, labels, z1, z2, path=None, radius=None):
