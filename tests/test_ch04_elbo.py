@@ -132,3 +132,21 @@ def test_best_diagonal_q_matches_gradient_ascent():
     P = np.linalg.inv(S)
     gap = log_px - ex.elbo_full_covariance(x, W, b, sigma, mu_ref, L)
     assert np.isclose(gap, 0.5 * (np.sum(np.log(np.diag(P))) - np.linalg.slogdet(P)[1]))
+
+
+@pytest.mark.parametrize("t", [0.0, 0.5, 1.0])
+def test_every_curve_in_the_legend_stays_visible_along_the_path(t):
+    # at t = 0 q is the prior, at t = 1 the posterior: a solid curve drawn over one of them
+    # would hide a curve that the legend lists
+    fig = w.draw_path(t)
+    ax = fig.axes[0]
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert labels == ["prior p(z)", "posterior p(z|x)", "q(z|x)"]
+    lines = ax.get_lines()
+    order = {id(line): (line.get_zorder(), i) for i, line in enumerate(lines)}
+    for line in lines:
+        hidden_by = [other.get_label() for other in lines
+                     if order[id(other)] > order[id(line)] and other.get_linestyle() == "-"
+                     and np.allclose(other.get_ydata(), line.get_ydata(), atol=1e-3)]
+        assert not hidden_by, f"{line.get_label()} is hidden under {hidden_by} at t = {t}"
+    plt.close(fig)

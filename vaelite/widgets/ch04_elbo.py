@@ -78,14 +78,19 @@ def draw(mu, logvar, model=MODEL):
                                  gridspec_kw={"width_ratios": [2, 1]})
     # fixed margins, not layout="constrained": the book renders many frames of this figure
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.86, wspace=0.28)
-    ax.plot(z, _normal_pdf(z, 0.0, 1.0), color="0.6", ls=":", label="prior p(z)")
-    ax.plot(z, _normal_pdf(z, m[0], S[0, 0]), color="k", label="posterior p(z|x)")
+    # q first and wide, the other two dashed on top: where q lies on the prior (t = 0 of the
+    # book's path) or on the posterior (t = 1), both curves of the legend stay visible
     q = _normal_pdf(z, mu, np.exp(logvar))
-    ax.plot(z, q, color="C0", label="q(z|x)")
-    ax.fill_between(z, q, color="C0", alpha=0.2)
+    q_line, = ax.plot(z, q, color="C0", lw=3, label="q(z|x)", zorder=1)
+    ax.fill_between(z, q, color="C0", alpha=0.2, zorder=0)
+    post_line, = ax.plot(z, _normal_pdf(z, m[0], S[0, 0]), color="k", ls="--", lw=1.5,
+                         label="posterior p(z|x)", zorder=3)
+    prior_line, = ax.plot(z, _normal_pdf(z, 0.0, 1.0), color="0.35", ls=":", lw=2,
+                          label="prior p(z)", zorder=2)
     ax.set(xlim=(z[0], z[-1]), ylim=(0, 2.0), xlabel="z", ylabel="density",
            title=f"q = N({mu:.2f}, exp({logvar:.2f}))   log p(x) = {parts['log_px']:.3f}")
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    ax.legend(handles=[prior_line, post_line, q_line], loc="upper left", fontsize=8,
+              frameon=False)
 
     top, floor = parts["log_px"] + 1.0, parts["log_px"] - 6.0
     elbo = max(parts["elbo"], floor)
