@@ -15,6 +15,7 @@ pipe (``--remote-debugging-pipe``), with nothing to install: one tab opens each 
 import fcntl
 import json
 import os
+import select
 import shutil
 import subprocess
 import tempfile
@@ -108,7 +109,9 @@ class Browser:
 
     def _read_message(self, deadline):
         while b"\0" not in self._buffer:
-            if time.monotonic() > deadline:
+            ready, _, _ = select.select([self._from_browser], [], [],
+                                        max(0.0, deadline - time.monotonic()))
+            if not ready:
                 raise TimeoutError("the browser did not answer in time")
             chunk = os.read(self._from_browser, 1 << 16)
             if not chunk:
