@@ -1,7 +1,7 @@
 """Exercises of "Backprop by hand" (book/07_backprop.ipynb).
 
-(The names ch07.step_flops, ch07.adam_buffered and ch07.bernoulli_one_pass belong to the speed
-appendix, book/07_speed.ipynb, in ch07_speed.py.)
+(The speed appendix, book/A1_speed.ipynb, registers its own exercises as chA1.* in
+chA1_speed.py.)
 """
 import numpy as np
 

@@ -29,85 +29,86 @@ FORWARD, BACKWARD = "tab:blue", "tab:red"  # the colours of values and of gradie
 
 # ----------------------------------------------------------------------------- the graph
 
-# name: (x, y, label, width); a box is centred at (x, y)
+# name: (x, y, label, width); a box is centred at (x, y). The graph runs top to bottom.
 _NODES = {
-    "x": (0.0, 0.0, "data $x$\n(B, D)", 1.1),
-    "enc": (2.1, 0.0, "encoder\nMLP", 1.3),
-    "mu": (4.5, 1.3, r"$\mu$" + "\n(B, K)", 1.0),
-    "logvar": (4.5, -1.3, r"$\log\sigma^2$" + "\n(B, K)", 1.2),
-    "eps": (7.6, 2.75, r"$\varepsilon\sim\mathcal{N}(0, I)$", 2.0),
-    "z": (7.6, 1.3, r"$z=\mu+\sigma\odot\varepsilon$" + "\n"
-         + r"$\sigma=\exp(\frac{1}{2}\log\sigma^2)$", 2.3),
-    "dec": (10.3, 1.3, "decoder\nMLP", 1.3),
-    "recon": (12.8, 1.3, "recon\n" + r"$-\log p(x\,|\,z)$", 1.6),
-    "kl": (8.8, -1.3, r"KL$(q\,\|\,\mathcal{N}(0, I))$" + "\n"
-          + r"$\frac{1}{2}\sum(\mu^2+\sigma^2-1-\log\sigma^2)$", 3.6),
-    "loss": (14.9, -0.2, r"$L=$ recon" + "\n" + r"$+\;\beta$ KL", 1.4),
+    "x": (0.0, 9.2, "data $x$  (B, D)", 2.0),
+    "enc": (0.0, 7.7, "encoder MLP", 2.0),
+    "mu": (-2.0, 6.1, r"$\mu$  (B, K)", 1.5),
+    "logvar": (2.0, 6.1, r"$\log\sigma^2$  (B, K)", 2.0),
+    "eps": (-4.7, 3.9, r"$\varepsilon\sim\mathcal{N}(0, I)$", 1.9),
+    "z": (-2.0, 3.9, r"$z=\mu+\sigma\odot\varepsilon$" + "\n"
+         + r"$\sigma=\exp(\frac{1}{2}\log\sigma^2)$", 2.4),
+    "kl": (3.0, 3.9, r"KL$(q\,\|\,\mathcal{N}(0, I))$", 2.4),
+    "dec": (-2.0, 2.1, "decoder MLP", 2.0),
+    "recon": (-2.0, 0.3, r"recon $=-\log p(x\,|\,z)$", 2.9),
+    "loss": (1.8, -1.2, r"$L=$ recon $+\;\beta$ KL", 2.6),
 }
 
-# (from, to, forward label, gradient label, where along the edge the labels sit):
+# (from, to, forward label, gradient label, where along the edge the labels sit, the side of
+# the gradient label: -1 right of the forward direction, +1 left of it);
 # the gradient flows from "to" back to "from"
 _EDGES = [
-    ("x", "enc", "", "", 0.5),
-    ("enc", "mu", "", r"$\partial L/\partial\mu$", 0.5),
-    ("enc", "logvar", "", r"$\partial L/\partial\log\sigma^2$", 0.5),
-    ("mu", "z", "", r"$\bar z$", 0.45),
-    ("logvar", "z", "", r"$\bar z\odot\varepsilon\odot\sigma/2$", 0.72),
-    ("eps", "z", "", "", 0.5),
-    ("z", "dec", "", r"$\bar z=\partial L/\partial z$", 0.5),
-    ("dec", "recon", r"logits $\ell$", r"$(\mathrm{sigmoid}(\ell)-x)/B$", 0.5),
-    ("mu", "kl", "", r"$\beta\,\mu/B$", 0.62),
-    ("logvar", "kl", "", r"$\beta\,(e^{\log\sigma^2}-1)/(2B)$", 0.42),
-    ("recon", "loss", "", "1", 0.5),
-    ("kl", "loss", "", r"$\beta$", 0.5),
+    ("x", "enc", "", "", 0.5, -1),
+    ("enc", "mu", "", r"$\partial L/\partial\mu$", 0.5, -1),
+    ("enc", "logvar", "", r"$\partial L/\partial\log\sigma^2$", 0.5, +1),
+    ("mu", "z", "", r"$\bar z$", 0.5, -1),
+    ("logvar", "z", "", r"$\bar z\odot\varepsilon\odot\sigma/2$", 0.72, +1),
+    ("eps", "z", "", "", 0.5, -1),
+    ("z", "dec", "", r"$\bar z=\partial L/\partial z$", 0.5, -1),
+    ("dec", "recon", r"logits $\ell$", r"$(\mathrm{sigmoid}(\ell)-x)/B$", 0.5, -1),
+    ("mu", "kl", "", r"$\beta\,\mu/B$", 0.8, +1),
+    ("logvar", "kl", "", r"$\beta\,(e^{\log\sigma^2}-1)/(2B)$", 0.5, +1),
+    ("recon", "loss", "", "1", 0.5, -1),
+    ("kl", "loss", "", r"$\beta$", 0.5, +1),
 ]
 
 
 def draw_vae_graph(show_gradients=True):
-    """The computational graph of the VAE's loss as boxes and arrows: forward (values) in blue;
-    with ``show_gradients``, the gradients flowing back in red, each labelled with what it
-    carries (B is the batch size, the loss is a mean over the batch). Returns a Figure."""
-    fig, ax = plt.subplots(figsize=(12, 5.2))
+    """The computational graph of the VAE's loss as boxes and arrows, top to bottom: forward
+    (values) in blue; with ``show_gradients``, the gradients flowing back in red, each
+    labelled with what it carries (B is the batch size, the loss is a mean over the batch).
+    Returns a Figure."""
+    fig, ax = plt.subplots(figsize=(7.4, 7.6))
     boxes = {}
     for name, (x, y, label, width) in _NODES.items():
-        height = 0.85 if "\n" in label else 0.55
+        height = 0.85 if "\n" in label else 0.6
         face = "#eeeeee" if name in ("x", "eps") else "white"
         box = FancyBboxPatch((x - width / 2, y - height / 2), width, height,
                              boxstyle="round,pad=0.08,rounding_size=0.15", facecolor=face,
                              edgecolor="0.3", lw=1.2, zorder=2)
         ax.add_patch(box)
-        ax.text(x, y, label, ha="center", va="center", fontsize=9.5, zorder=3)
+        ax.text(x, y, label, ha="center", va="center", fontsize=10, zorder=3)
         boxes[name] = box
-    # the data x is also the target of the likelihood: a grey dashed line over the top
-    top = 3.55
-    ax.plot([0.0, 0.0, 12.8], [0.5, top, top], color="0.55", lw=1, ls="--", zorder=1)
-    ax.annotate("", xy=(12.8, 1.78), xytext=(12.8, top), zorder=1,
+    # the data x is also the target of the likelihood: a grey dashed line down the left side
+    left, (x0, y0), (x1, y1) = -5.9, _NODES["x"][:2], _NODES["recon"][:2]
+    ax.plot([x0 - 1.1, left, left], [y0, y0, y1], color="0.55", lw=1, ls="--", zorder=1)
+    ax.annotate("", xy=(x1 - 1.55, y1), xytext=(left, y1), zorder=1,
                 arrowprops=dict(arrowstyle="-|>", color="0.55", lw=1, ls="--",
                                 shrinkA=0, shrinkB=0))
-    ax.text(3.5, top + 0.12, "the data $x$ is also the target of the likelihood",
-            color="0.4", fontsize=8.5, ha="center", va="bottom")
-    for src, dst, forward_label, grad_label, at in _EDGES:
+    ax.text(left + 0.12, (y0 + y1) / 2 + 2.6, "the data $x$ is also the\ntarget of the likelihood",
+            color="0.4", fontsize=8.5, ha="left", va="center")
+    for src, dst, forward_label, grad_label, at, side in _EDGES:
         (x0, y0), (x1, y1) = _NODES[src][:2], _NODES[dst][:2]
         pair = show_gradients and bool(grad_label)
         shift = 0.09 if pair else 0.0  # a forward arrow and its gradient run side by side
         _arrow(ax, (x0, y0), (x1, y1), boxes[src], boxes[dst], FORWARD, +shift)
         if forward_label:
-            _label(ax, (x0, y0), (x1, y1), at, forward_label, FORWARD, +1)
+            _label(ax, (x0, y0), (x1, y1), at, forward_label, FORWARD, -side)
         if pair:
             _arrow(ax, (x1, y1), (x0, y0), boxes[dst], boxes[src], BACKWARD, +shift)
-            _label(ax, (x0, y0), (x1, y1), at, grad_label, BACKWARD, -1)
+            _label(ax, (x0, y0), (x1, y1), at, grad_label, BACKWARD, side)
     ax.plot([], [], color=FORWARD, lw=2, label="forward: values")
     if show_gradients:
         ax.plot([], [], color=BACKWARD, lw=2, label="backward: gradients of $L$")
-        ax.text(8.0, -2.4, r"two paths into $\mu$ and $\log\sigma^2$: through $z$ "
-                r"(reparameterization) and through the KL term", ha="center", fontsize=9,
-                color=BACKWARD)
-    ax.legend(loc="lower left", fontsize=9, frameon=False)
-    ax.set_xlim(-0.8, 15.8)
-    ax.set_ylim(-2.65, 4.0)
+        ax.text(4.3, 1.6, "two paths into $\\mu$ and\n$\\log\\sigma^2$: through $z$\n"
+                "(reparameterization)\nand through KL", ha="center", va="center",
+                fontsize=9, color=BACKWARD)
+    ax.legend(loc="upper right", fontsize=9, frameon=False)
+    ax.set_xlim(-6.1, 6.1)
+    ax.set_ylim(-1.7, 9.7)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title("The VAE's loss as a computational graph (B images, D pixels, K latents)",
+    ax.set_title("The VAE's loss as a computational graph\n(B images, D pixels, K latents)",
                  fontsize=11)
     fig.tight_layout()
     return fig
@@ -132,13 +133,14 @@ def _arrow(ax, start, end, box_from, box_to, color, shift):
 
 def _label(ax, start, end, at, text, color, side):
     """Text beside the point a fraction ``at`` along the edge start -> end of the forward
-    direction; side +1 to its left, -1 to its right."""
+    direction; side +1 to its left, -1 to its right, aligned away from the edge."""
     nx, ny = _normal(start, end)
+    nx, ny = side * nx, side * ny
     mx, my = start[0] + at * (end[0] - start[0]), start[1] + at * (end[1] - start[1])
-    offset = 0.3 * side
-    ax.text(mx + offset * nx, my + offset * ny, text, color=color, fontsize=8.5,
-            ha="center", va="center", zorder=4,
-            bbox=dict(facecolor="white", edgecolor="none", alpha=0.85, pad=0.5))
+    ha = "left" if nx > 0.3 else "right" if nx < -0.3 else "center"
+    va = "bottom" if ny > 0.3 else "top" if ny < -0.3 else "center"
+    ax.text(mx + 0.2 * nx, my + 0.2 * ny, text, color=color, fontsize=9, ha=ha, va=va,
+            zorder=4, bbox=dict(facecolor="white", edgecolor="none", alpha=0.85, pad=0.5))
 
 
 # ----------------------------------------------------------------------------- errors
@@ -160,8 +162,8 @@ def entry_errors(analytic, numeric):
 def draw_error_histogram(groups, threshold=1e-6, floor=1e-17):
     """Histogram of log10 errors, one colour per group. groups: {label: array of errors}.
 
-    Errors below ``floor`` (exact agreement) are drawn at the floor. A vertical line marks the
-    ``threshold`` above which an error means a bug. Returns a Figure."""
+    Errors below ``floor`` (exact agreement) are drawn at the floor, marked "equal". A vertical
+    line marks the ``threshold`` above which an error means a bug. Returns a Figure."""
     fig, ax = plt.subplots(figsize=(7.5, 3.4))
     logs = {label: np.log10(np.maximum(np.asarray(e, dtype=float).ravel(), floor))
             for label, e in groups.items()}
@@ -171,12 +173,15 @@ def draw_error_histogram(groups, threshold=1e-6, floor=1e-17):
     for i, (label, values) in enumerate(logs.items()):
         ax.hist(values, bins=bins, alpha=0.6, color=colors[i % len(colors)],
                 label=f"{label} ({values.size} entries)")
+    if np.any(every <= np.log10(floor)):
+        ax.annotate("equal", (np.log10(floor), 0), xytext=(0, -22), textcoords="offset points",
+                    ha="center", fontsize=8, color="0.3")
     ax.axvline(np.log10(threshold), color="black", lw=1.2, ls="--")
     ax.text(np.log10(threshold) + 0.1, ax.get_ylim()[1] * 0.92, f"{threshold:g}: a bug above",
             fontsize=8.5)
     ax.set_xlabel(r"$\log_{10}$ |hand-written $-$ finite difference| / largest entry")
     ax.set_ylabel("number of gradient entries")
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.08, 1.0))
     fig.tight_layout()
     return fig
 
@@ -276,7 +281,7 @@ def draw_step_error(h, steps=STEPS):
     h = float(h)
     if h <= 0:
         raise ValueError(f"h must be positive, got {h}")
-    fig, (ax, ax_text) = plt.subplots(1, 2, figsize=(10.5, 3.8),
+    fig, (ax, ax_text) = plt.subplots(1, 2, figsize=(9.5, 3.6),
                                       gridspec_kw={"width_ratios": [1.35, 1]})
     for dtype, style, color in [(np.float64, "o-", "tab:blue"), (np.float32, "s-", "tab:orange")]:
         errors = step_errors(steps, dtype)
