@@ -35,6 +35,7 @@ def store(path):
         else:
             cell.execution_count = None
             cell.outputs = []
+    nb.metadata.pop("widgets", None)  # saved widget state (with PNGs): recomputed by the build
     nbformat.write(nb, path)
     return sum(is_checked(c) for c in nb.cells)
 

@@ -25,3 +25,10 @@ def test_only_checked_cells_carry_outputs(path):
                                      "compares nothing; run tests/store_checked_outputs.py")
         else:
             assert not cell["outputs"], f"{path.name}: commit notebooks without outputs"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_saved_widget_state(path):
+    """Widget state (with PNG frames) is recomputed by the build, never committed."""
+    assert "widgets" not in json.loads(path.read_text())["metadata"], (
+        f"{path.name}: saved widget state in the metadata; run tests/store_checked_outputs.py")
