@@ -85,7 +85,7 @@ def draw(mu, logvar, model=MODEL):
     ax.fill_between(z, q, color="C0", alpha=0.2, zorder=0)
     post_line, = ax.plot(z, _normal_pdf(z, m[0], S[0, 0]), color="k", ls="--", lw=1.5,
                          label="posterior p(z|x)", zorder=3)
-    prior_line, = ax.plot(z, _normal_pdf(z, 0.0, 1.0), color="0.35", ls=":", lw=2,
+    prior_line, = ax.plot(z, _normal_pdf(z, 0.0, 1.0), color="C1", ls=":", lw=2.2,
                           label="prior p(z)", zorder=2)
     ax.set(xlim=(z[0], z[-1]), ylim=(0, 2.0), xlabel="z", ylabel="density",
            title=f"q = N({mu:.2f}, exp({logvar:.2f}))   log p(x) = {parts['log_px']:.3f}")
