@@ -2,9 +2,8 @@
 
 The helpers re-run chapter 1's measurements of a latent space on any trained model (the plain
 autoencoder or a VAE): where the code cloud sits, how much of it is empty, and what a nearest-
-neighbour classifier says about images decoded from random codes. Chapter 1 wrote its
-classifier inside its notebook; ``knn_vote`` is the same function with the training set passed
-in. The distance helpers come from ``vaelite.widgets.ch01_autoencoder``.
+neighbour classifier says about images decoded from random codes. The classifier
+(``knn_vote``) and the distance helpers come from ``vaelite.widgets.ch01_autoencoder``.
 
 Also here: ``MeanOverPixels``, the most common VAE bug as a likelihood (the reconstruction
 averaged over pixels instead of summed), a sharpness score for images, a ``fit`` callback that
@@ -13,40 +12,11 @@ snapshots a model after every epoch, and the figures of the chapter and its widg
 import numpy as np
 
 from .. import plot
-from .ch01_autoencoder import gap_fraction, nearest_code, neighbour_spacing
+from .ch01_autoencoder import gap_fraction, knn_vote, nearest_code, neighbour_spacing
 
-__all__ = ["knn_vote", "cloud_measures", "generation_measures", "failure_table",
+__all__ = ["cloud_measures", "generation_measures", "failure_table",
            "MeanOverPixels", "sharpness", "Snapshots", "draw_snapshot", "draw_image_rows",
            "draw_codes_and_decodes"]
-
-
-def knn_vote(images, x_train, y_train, k=10, chunk=1000):
-    """Majority label of the k nearest training images (Euclidean, in pixel space), and the
-    winner's share of the k votes.
-
-    images: (m, d); x_train: (n, d); y_train: (n,) integer labels 0..9. Returns
-    (labels (m,), shares (m,)); a tie goes to the smaller label. Works ``chunk`` images at a time.
-    """
-    images = np.asarray(images, dtype=np.float64)
-    x_train = np.asarray(x_train, dtype=np.float64)
-    y_train = np.asarray(y_train)
-    if images.ndim != 2 or x_train.ndim != 2 or images.shape[1] != x_train.shape[1]:
-        raise ValueError(f"images and x_train must be (m, d) and (n, d), got {images.shape} "
-                         f"and {x_train.shape}")
-    if not 0 < k <= len(x_train):
-        raise ValueError(f"k must lie in 1..{len(x_train)}, got {k}")
-    train_sq = np.sum(x_train**2, axis=1)
-    labels = np.empty(len(images), dtype=np.int64)
-    shares = np.empty(len(images))
-    for start in range(0, len(images), chunk):
-        block = images[start:start + chunk]
-        # squared distances up to |image|^2, which is the same for every neighbour
-        d2 = train_sq[None, :] - 2 * block @ x_train.T
-        nearest = np.argpartition(d2, k - 1, axis=1)[:, :k]
-        votes = np.stack([np.sum(y_train[nearest] == c, axis=1) for c in range(10)], axis=1)
-        labels[start:start + chunk] = votes.argmax(axis=1)
-        shares[start:start + chunk] = votes.max(axis=1) / k
-    return labels, shares
 
 
 def cloud_measures(codes_train, y_train, codes_test, y_test, n_grid=100):
