@@ -24,6 +24,7 @@ import math
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["log_mean_exp", "iw_bounds", "resampled_bounds", "log_weights",
            "lognormal_log_mean", "lognormal_gap", "bits_per_dim", "standard_error",
@@ -162,12 +163,15 @@ def draw_kl_dimensions(kl, activity, threshold=0.01):
             title=f"KL per dimension: {kl.sum():.1f} nats in all")
     active = activity[order] > threshold
     ax2.bar(ranks[active], activity[order][active], color="tab:green", label="active")
-    ax2.bar(ranks[~active], activity[order][~active], color="tab:gray", label="inactive")
+    if not np.all(active):
+        ax2.bar(ranks[~active], activity[order][~active], color="tab:gray", label="inactive")
     ax2.axhline(threshold, color="black", ls=":", label=f"threshold {threshold:g}")
     ax2.set_yscale("log")
     ax2.set(xlabel="latent dimension (same order)", ylabel=r"Cov$_x$(E[$z_j$|x])",
             title=f"activity: {int(active.sum())} of {kl.size} units active")
-    ax2.legend(fontsize=8)
+    ax2.legend(fontsize=8, loc="lower left")
+    for ax in (ax1, ax2):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     return fig
 
