@@ -137,7 +137,8 @@ def test_exercise_references_agree_with_the_library():
     assert np.isclose(ex.log_mean_exp(log_w), w.log_mean_exp(log_w))
     for k in (1, 4, 60):
         assert np.isclose(ex.iw_bound(log_w, k), w.iw_bounds(log_w, k).mean())
-    assert np.isclose(ex.bits_per_dim(100.0, 784), w.bits_per_dim(100.0))
+    a, b = rng.normal(-120, 30, size=50), rng.normal(-125, 30, size=50)
+    assert np.allclose(ex.paired_difference(a, b), ((a - b).mean(), w.standard_error(a - b)))
     model = VAE(input_dim=10, hidden=(6,), latent_dim=4, seed=1)
     x = (rng.random((40, 10)) < 0.5).astype(np.float32)
     mu, _ = model.encode(x)
@@ -157,9 +158,15 @@ def test_typical_mistakes_fail():
         return float(np.mean(np.reshape(log_w, (-1, k)).mean(axis=1)))
     assert not run_cases(get("ch10.iw_bound"), log_of_group_means_of_logs).passed
 
-    def nats_not_bits(nll_nats, n_dims):
-        return nll_nats / n_dims
-    assert not run_cases(get("ch10.bits_per_dim"), nats_not_bits).passed
+    def unpaired(a, b):                    # the spread between images does not cancel
+        se = np.hypot(np.std(a, ddof=1), np.std(b, ddof=1)) / np.sqrt(len(a))
+        return float(np.mean(a) - np.mean(b)), float(se)
+    assert not run_cases(get("ch10.paired_difference"), unpaired).passed
+
+    def population_sd(a, b):               # ddof=0
+        d = a - b
+        return float(np.mean(d)), float(np.std(d) / np.sqrt(len(d)))
+    assert not run_cases(get("ch10.paired_difference"), population_sd).passed
 
     def sample_variance(mu, threshold):    # divides by n - 1
         return int(np.sum(np.var(mu, axis=0, ddof=1) > threshold))

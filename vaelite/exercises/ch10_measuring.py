@@ -28,12 +28,15 @@ def iw_bound(log_w, k):
     return float(np.mean(bounds))
 
 
-def bits_per_dim(nll_nats, n_dims):
-    """A negative log-likelihood in nats per image -> bits per dimension (pixel).
+def paired_difference(a, b):
+    """The mean of the paired differences a - b, and its standard error.
 
-    1 nat = 1 / ln 2 bits; divide by the number of dimensions. Returns a float.
+    a, b: (n,) two measurements of the same n images, n >= 2 (e.g. log p_k and the ELBO of
+    each test digit). Returns (mean, standard error), floats, where the standard error is the
+    standard deviation of a - b (dividing by n - 1) over sqrt(n).
     """
-    return nll_nats / (n_dims * math.log(2))
+    d = np.asarray(a) - np.asarray(b)              # per image: the spread between images cancels
+    return float(np.mean(d)), float(np.std(d, ddof=1) / np.sqrt(len(d)))
 
 
 def count_active_units(mu, threshold):
@@ -83,18 +86,21 @@ register(Exercise(
 ))
 
 register(Exercise(
-    name="ch10.bits_per_dim",
-    title="Bits per dimension from nats per image",
-    reference=bits_per_dim,
-    cases=[((784 * math.log(2.0), 784), 1.0),
-           ((0.0, 784), 0.0),
-           ((3 * 3072 * math.log(2.0), 3072), 3.0),          # a 32x32 colour image: 3072 values
-           ((86.76, 784), 86.76 / (784 * math.log(2.0)))],
-    random_cases=lambda rng: [(float(rng.uniform(50, 200)), int(n)) for n in (784, 3072)],
+    name="ch10.paired_difference",
+    title="A paired difference and its standard error",
+    reference=paired_difference,
+    cases=[((np.array([1.0, 2.0, 3.0]), np.zeros(3)), (2.0, 1.0 / math.sqrt(3.0))),
+           # hard and easy images alike, the same difference: no uncertainty at all
+           ((np.array([5.0, 6.0, 70.0]), np.array([4.0, 5.0, 69.0])), (1.0, 0.0)),
+           ((np.array([0.0, 2.0]), np.array([1.0, 1.0])), (0.0, 1.0)),
+           ((np.array([-120.0, -60.0, -240.0, -115.0]),
+             np.array([-121.0, -61.5, -240.5, -117.0])), (1.25, math.sqrt(1.25 / 3.0) / 2.0))],
+    random_cases=lambda rng: [(a, a - rng.normal(1.0, 0.5, size=n))
+                              for n in (5, 100) for a in [rng.normal(-120.0, 30.0, size=n)]],
     rtol=1e-9,
-    hint="one nat is 1 / ln 2 bits (log_2 x = ln x / ln 2); then divide by the number of "
-         "dimensions.",
-    minutes=5,
+    hint="subtract first, image by image: d = a - b; return (mean of d, sd of d with ddof=1 "
+         "divided by sqrt(n)).",
+    minutes=10,
 ))
 
 register(Exercise(
