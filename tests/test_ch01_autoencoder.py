@@ -140,3 +140,20 @@ def test_round_trip_is_zero_for_a_model_that_inverts_itself():
     trip = w.round_trip(model, z)
     assert trip.shape == (9,) and np.all(trip >= 0)
     assert np.allclose(trip, np.linalg.norm(model.encode(model.decode(z)) - z, axis=1))
+
+
+def test_knn_vote_on_made_up_points():
+    x_train = np.array([[0.0, 0.0], [0.1, 0.0], [0.0, 0.1], [5.0, 5.0], [5.1, 5.0], [9.0, 9.0]])
+    y_train = np.array([3, 3, 7, 1, 1, 1])
+    labels, shares = w.knn_vote(np.array([[0.05, 0.05], [5.0, 5.1], [8.0, 8.0]]), x_train,
+                                y_train, k=3)
+    assert labels.tolist() == [3, 1, 1]
+    assert np.allclose(shares, [2 / 3, 1.0, 1.0])
+
+
+def test_knn_vote_checks_its_arguments():
+    x = np.zeros((4, 3))
+    with pytest.raises(ValueError):
+        w.knn_vote(np.zeros((2, 2)), x, np.zeros(4, dtype=int))
+    with pytest.raises(ValueError):
+        w.knn_vote(np.zeros((2, 3)), x, np.zeros(4, dtype=int), k=5)

@@ -16,37 +16,6 @@ from vaelite.exercises import get, run_cases  # noqa: E402
 from vaelite.widgets import ch08_training as w  # noqa: E402
 
 
-# ----------------------------------------------------------------------------- knn_vote
-
-def test_knn_vote_on_made_up_points():
-    x_train = np.array([[0.0, 0.0], [0.1, 0.0], [0.0, 0.1], [5.0, 5.0], [5.1, 5.0], [9.0, 9.0]])
-    y_train = np.array([3, 3, 7, 1, 1, 1])
-    labels, shares = w.knn_vote(np.array([[0.05, 0.05], [5.0, 5.1], [8.0, 8.0]]), x_train,
-                                y_train, k=3)
-    assert labels.tolist() == [3, 1, 1]
-    assert np.allclose(shares, [2 / 3, 1.0, 1.0])
-
-
-@pytest.mark.parametrize("chunk", [1, 3, 1000])
-def test_knn_vote_matches_brute_force(chunk):
-    rng = np.random.default_rng(0)
-    x_train, y_train = rng.random((60, 5)), rng.integers(0, 10, 60)
-    images = rng.random((17, 5))
-    labels, shares = w.knn_vote(images, x_train, y_train, k=7, chunk=chunk)
-    d = np.linalg.norm(images[:, None, :] - x_train[None, :, :], axis=2)
-    for i, row in enumerate(np.argsort(d, axis=1)[:, :7]):
-        counts = np.bincount(y_train[row], minlength=10)
-        assert labels[i] == counts.argmax() and np.isclose(shares[i], counts.max() / 7)
-
-
-def test_knn_vote_checks_its_arguments():
-    x = np.zeros((4, 3))
-    with pytest.raises(ValueError):
-        w.knn_vote(np.zeros((2, 2)), x, np.zeros(4, dtype=int))
-    with pytest.raises(ValueError):
-        w.knn_vote(np.zeros((2, 3)), x, np.zeros(4, dtype=int), k=5)
-
-
 # ----------------------------------------------------------------------------- measures
 
 def test_cloud_measures_of_a_made_up_cloud():

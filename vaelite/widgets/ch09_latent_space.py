@@ -20,6 +20,7 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from .. import plot
+from .ch01_autoencoder import knn_vote, nearest_code
 
 __all__ = ["LatentSnapshots", "knn_accuracy", "spread_ratio", "normal_cdf", "cell_masses",
            "prior_cell_masses", "grid_kl", "lookup_cells", "hole_mass", "log_normal_diag",
@@ -251,30 +252,14 @@ def slerp(z1, z2, t):
 
 def nearest_images(images, x_train, y_train, k=10, chunk=500):
     """For each image: the Euclidean distance (in pixels) to the nearest training image, and
-    the majority label of the k nearest with its share of the k votes.
+    the majority label of the k nearest with its share of the k votes (chapter 1's helpers).
 
     images: (m, d); x_train: (n, d); y_train: (n,) integers 0..9.
     Returns (distance (m,), label (m,), share (m,)); a tie goes to the smaller label.
     """
-    images = np.asarray(images, dtype=np.float64)
-    x_train = np.asarray(x_train, dtype=np.float64)
-    y_train = np.asarray(y_train)
-    if images.ndim != 2 or x_train.ndim != 2 or images.shape[1] != x_train.shape[1]:
-        raise ValueError(f"images and x_train must be (m, d) and (n, d), got {images.shape} "
-                         f"and {x_train.shape}")
-    train_sq = np.sum(x_train ** 2, axis=1)
-    dist = np.empty(len(images))
-    label = np.empty(len(images), dtype=np.int64)
-    share = np.empty(len(images))
-    for start in range(0, len(images), chunk):
-        block = images[start:start + chunk]
-        d2 = np.sum(block ** 2, axis=1)[:, None] + train_sq[None, :] - 2 * block @ x_train.T
-        dist[start:start + chunk] = np.sqrt(np.maximum(d2.min(axis=1), 0.0))
-        nearest = np.argpartition(d2, k - 1, axis=1)[:, :k]
-        votes = np.stack([np.sum(y_train[nearest] == c, axis=1) for c in range(10)], axis=1)
-        label[start:start + chunk] = votes.argmax(axis=1)
-        share[start:start + chunk] = votes.max(axis=1) / k
-    return dist, label, share
+    distance, _ = nearest_code(images, x_train, chunk)
+    label, share = knn_vote(images, x_train, y_train, k, chunk)
+    return distance, label, share
 
 
 # --------------------------------------------------------------------------- figures
