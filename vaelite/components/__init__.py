@@ -1,6 +1,7 @@
 """Latent parts that models are assembled from, each with its forward pass, backward pass and
 log-density: the diagonal-Gaussian posterior q(z|x) and the standard-normal prior p(z)."""
+from .autoregressive_prior import MADEPrior
 from .gaussian_posterior import DiagonalGaussian
 from .normal_prior import StandardNormal
 
-__all__ = ["DiagonalGaussian", "StandardNormal"]
+__all__ = ["DiagonalGaussian", "MADEPrior", "StandardNormal"]
