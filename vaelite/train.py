@@ -246,3 +246,41 @@ def fit(model, data, epochs, batch_size=128, optimizer=None, *, test_data=None,
         if kl_warmup:
             model.beta = beta  # the model keeps the KL weight it was built with
     return history
+
+
+def beta_sweep(make_model, betas, data, epochs, *, test_data, seed=0, **fit_kwargs):
+    """Train one fresh model per KL weight beta; return the points of a rate-distortion curve.
+
+    make_model: ``make_model(beta)`` builds a new, untrained model whose ``beta`` is that value
+    betas:      the KL weights, numbers >= 0, e.g. [0.5, 1, 4]
+    data, epochs, test_data, seed and ``fit_kwargs`` go to ``fit`` (every model gets the same seed)
+
+    Returns one dict per beta, in the order given: {"beta", "rate": the test KL(q(z|x) || p(z)),
+    "distortion": the test reconstruction term -E_q[log p(x|z)], "nelbo": rate + distortion,
+    "model": the trained model}; the numbers are nats per image, on the whole test set after the
+    last epoch. A larger beta buys a lower rate with a higher distortion (Alemi et al., 2018).
+    """
+    if not callable(make_model):
+        raise TypeError(f"make_model must be a function beta -> model, got {make_model!r}")
+    try:
+        betas = None if isinstance(betas, (str, bytes)) else list(betas)
+    except TypeError:
+        betas = None
+    if betas is None:
+        raise TypeError("betas must be a sequence of numbers >= 0, e.g. [0.5, 1, 4]")
+    if not betas:
+        raise ValueError("betas is empty: give at least one KL weight, e.g. [0.5, 1, 4]")
+    betas = [checks.number(b, "each entry of betas", minimum=0) for b in betas]
+    if test_data is None:
+        raise ValueError("test_data is required: the rate and distortion are measured on it")
+    points = []
+    for beta in betas:
+        model = make_model(beta)
+        if getattr(model, "beta", None) != beta:
+            raise ValueError(f"make_model({beta}) returned a model with beta "
+                             f"{getattr(model, 'beta', None)!r}; pass beta on to the model")
+        history = fit(model, data, epochs, test_data=test_data, seed=seed, **fit_kwargs)
+        points.append({"beta": beta, "rate": history.test["kl"][-1],
+                       "distortion": history.test["recon"][-1],
+                       "nelbo": history.test["nelbo"][-1], "model": model})
+    return points
