@@ -27,6 +27,8 @@ EXAMPLES = """examples:
       (your own images: an .npz with x of shape (n, h, w) or (n, d), optional labels y)
   vaelite evaluate runs/vae20/model.npz --k 1000
   vaelite sample runs/vae20/model.npz --n 64 --out samples.png
+  vaelite train --model cvae --epochs 20 --out runs/cvae    (a conditional VAE: needs labels)
+  vaelite sample runs/cvae/model.npz --label 7 --out sevens.png
 """
 
 MNIST_DATA = ("subset", "full")
@@ -111,8 +113,9 @@ def build_parser():
                     "(per-epoch history, final test numbers, config, data source and split) and\n"
                     "PNG figures (loss curves, reconstructions, samples; latent scatter and\n"
                     "manifold when --latent is 2). Nothing is written if training diverges.")
-    train.add_argument("--model", choices=("vae", "autoencoder"), default="vae",
-                       help="a variational autoencoder or a deterministic autoencoder")
+    train.add_argument("--model", choices=("vae", "cvae", "autoencoder"), default="vae",
+                       help="a variational autoencoder, a conditional VAE (needs labels) or a "
+                            "deterministic autoencoder")
     train.add_argument("--latent", type=_positive_int, default=20, metavar="N",
                        help="number of latent dimensions (2 adds latent-space figures)")
     train.add_argument("--hidden", type=_positive_int, nargs="+", default=[400], metavar="N",
@@ -199,6 +202,9 @@ def build_parser():
     sample.add_argument("--n", type=_positive_int, default=64, metavar="N",
                         help="number of samples")
     sample.add_argument("--seed", type=int, default=0, help="seed of the latent codes")
+    sample.add_argument("--label", type=int, default=None, metavar="CLASS",
+                        help="with a conditional VAE (--model cvae): draw this class (default: "
+                             "random classes)")
     sample.add_argument("--out", default="samples.png", metavar="PNG", help="PNG file to write")
     sample.add_argument("--image-shape", type=_positive_int, nargs=2, default=None,
                         metavar=("H", "W"),
@@ -211,14 +217,14 @@ def build_parser():
 # --------------------------------------------------------------------------- commands
 
 def cmd_train(args):
-    from .models import VAE, Autoencoder
+    from .models import CVAE, VAE, Autoencoder
     from .optim import Adam
     from .train import TrainingDiverged, fit
 
     for option, value, default in (("--beta", args.beta, 1.0), ("--free-bits", args.free_bits, 0),
                                    ("--kl-warmup", args.kl_warmup, 0)):
         if args.model == "autoencoder" and value != default:
-            raise ValueError(f"{option} applies to --model vae only")
+            raise ValueError(f"{option} applies to --model vae only (or cvae)")
     # A Bernoulli decoder, and binarization, need values in [0, 1].
     unit = args.binarize != "none" or args.likelihood == "bernoulli"
     data, source = _training_data(args, unit)
@@ -226,8 +232,14 @@ def cmd_train(args):
     x_train = data.x_train[:args.n_train]
     common = dict(input_dim=x_train.shape[1], hidden=args.hidden, latent_dim=args.latent,
                   likelihood=args.likelihood, activation=args.activation, seed=args.seed)
-    model = (VAE(beta=args.beta, free_bits=args.free_bits, **common) if args.model == "vae"
-             else Autoencoder(**common))
+    if args.model == "cvae":
+        n_classes, y_train, y_test = _class_labels(data, args.data)
+        model = CVAE(beta=args.beta, free_bits=args.free_bits, n_classes=n_classes, **common)
+        train_data, test_data = (x_train, y_train[:args.n_train]), (data.x_test, y_test)
+    else:
+        model = (VAE(beta=args.beta, free_bits=args.free_bits, **common)
+                 if args.model == "vae" else Autoencoder(**common))
+        train_data, test_data = x_train, data.x_test
     binarize = None if args.binarize == "none" else args.binarize
     word = "digits" if args.data in MNIST_DATA else "images"
 
@@ -241,8 +253,8 @@ def cmd_train(args):
     start = time.perf_counter()
     try:  # divergence is reported in one line below, without NumPy's overflow warnings
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            history = fit(model, x_train, args.epochs, args.batch_size,
-                          Adam(model.parameters(), lr=args.lr), test_data=data.x_test,
+            history = fit(model, train_data, args.epochs, args.batch_size,
+                          Adam(model.parameters(), lr=args.lr), test_data=test_data,
                           binarize=binarize, seed=args.seed, progress=not args.no_progress,
                           callbacks=[report] if args.no_progress else [],
                           kl_warmup=args.kl_warmup)
@@ -269,6 +281,18 @@ def cmd_train(args):
     print(f"wrote {out / 'model.npz'}, {out / 'metrics.json'}"
           + "".join(f", {path}" for path in figures))
     return 0
+
+
+def _class_labels(data, source):
+    """(n_classes, y_train, y_test) for a conditional VAE, or a clear error without labels."""
+    if data.y_train is None or data.y_test is None:
+        raise ValueError(f"--model cvae needs class labels, and {source} has none (an .npz "
+                         "needs an integer array y, one label per image)")
+    y_train, y_test = np.asarray(data.y_train), np.asarray(data.y_test)
+    if y_train.dtype.kind not in "iu" or min(y_train.min(), y_test.min()) < 0:
+        raise ValueError(f"--model cvae needs integer class labels 0, 1, 2, ...; {source} has "
+                         f"labels of dtype {y_train.dtype} from {y_train.min()}")
+    return max(2, int(max(y_train.max(), y_test.max())) + 1), y_train, y_test
 
 
 def _training_data(args, unit):
@@ -375,13 +399,19 @@ def cmd_evaluate(args):
     if binarize is None:  # a checkpoint without training metadata
         binarize = "static" if model.likelihood.needs_unit_interval else "none"
     unit = binarize != "none" or model.likelihood.needs_unit_interval
-    x, described = _evaluation_data(args, model, training, source, unit)
+    x, y, described = _evaluation_data(args, model, training, source, unit)
     x = prepare_test_images(x[:args.n_test], None if binarize == "none" else binarize)
+    given = {}
+    if model.uses_labels:  # a conditional VAE scores log p(x|y) under the true labels
+        if y is None:
+            raise ValueError(f"{args.checkpoint} holds a conditional VAE, which needs the test "
+                             "images' labels, and the data has none")
+        given = {"labels": y[:args.n_test]}
     def quiet():  # NumPy's overflow warnings off: non-finite results are errors below
         return np.errstate(over="ignore", invalid="ignore", divide="ignore")
 
     with quiet():
-        bound = evaluate.elbo(model, x, TEST_NOISE_SEED)
+        bound = evaluate.elbo(model, x, TEST_NOISE_SEED, **given)
     for key, value in bound.items():
         _finite(value, f"the test {key}", args.checkpoint)
     parts = ", ".join(f"{key} {value:.2f}" for key, value in bound.items()
@@ -392,7 +422,7 @@ def cmd_evaluate(args):
         print(f"test negative ELBO: {bound['nelbo']:.2f} nats ({parts})", flush=True)
         start = time.perf_counter()
         with quiet():
-            nll = evaluate.nll(model, x, args.k, rng=np.random.default_rng(args.seed))
+            nll = evaluate.nll(model, x, args.k, rng=np.random.default_rng(args.seed), **given)
         _finite(nll, "the importance-weighted NLL", args.checkpoint)
         print(f"importance-weighted NLL (k={args.k}): {nll:.2f} nats "
               f"({time.perf_counter() - start:.0f} s)")
@@ -403,7 +433,8 @@ def cmd_evaluate(args):
 
 
 def _evaluation_data(args, model, training, source, unit):
-    """The test images (n, d) for ``evaluate``, and a function describing them in one line."""
+    """The test images (n, d) for ``evaluate``, their labels (n,) or None, and a function
+    describing them in one line."""
     from .data import load_array_file, load_mnist, read_array_file
 
     d, path = model.input_dim, args.checkpoint
@@ -423,7 +454,7 @@ def _evaluation_data(args, model, training, source, unit):
                              "pixels; omit --data to score its own held-out images, or pass "
                              "--data PATH")
         mnist = load_mnist(data, download=args.download)
-        return mnist.x_test, lambda n, how: f"test digits: {n} ({data}, {how})"
+        return mnist.x_test, mnist.y_test, lambda n, how: f"test digits: {n} ({data}, {how})"
 
     if trained_on_file and Path(data).expanduser().resolve() == Path(source["source"]):
         if not Path(data).exists():
@@ -437,11 +468,11 @@ def _evaluation_data(args, model, training, source, unit):
                              "differs), so its held-out split is no longer the one the model "
                              "never saw; pass --data PATH to score every image of a file")
         x = split.x_test
-        return x, lambda n, how: (f"test images: {n} (the held-out split of {data}: "
-                                  f"{len(x)} of {len(x) + len(split.x_train)}, split seed "
-                                  f"{source['seed']}; {how})")
-    x, _, _, _ = _load_file(read_array_file, data, n_features=d, unit_interval=unit)
-    return x, lambda n, how: f"test images: {n} (every image of {data}; {how})"
+        return x, split.y_test, lambda n, how: (
+            f"test images: {n} (the held-out split of {data}: {len(x)} of "
+            f"{len(x) + len(split.x_train)}, split seed {source['seed']}; {how})")
+    x, y, _, _ = _load_file(read_array_file, data, n_features=d, unit_interval=unit)
+    return x, y, lambda n, how: f"test images: {n} (every image of {data}; {how})"
 
 
 def cmd_sample(args):
@@ -456,8 +487,15 @@ def cmd_sample(args):
     if shape is not None and shape[0] * shape[1] != model.input_dim:
         raise ValueError(f"--image-shape {shape[0]} {shape[1]} holds {shape[0] * shape[1]} "
                          f"pixels, but the model's images have {model.input_dim}")
+    if args.label is not None and not model.uses_labels:
+        raise ValueError(f"--label needs a conditional VAE (train --model cvae); "
+                         f"{args.checkpoint} holds a {type(model).__name__}")
+    if args.label is not None and not 0 <= args.label < model.n_classes:
+        raise ValueError(f"--label {args.label}: the model knows classes 0 to "
+                         f"{model.n_classes - 1}")
     from . import plot
-    images = model.sample(args.n, np.random.default_rng(args.seed))
+    given = {"labels": args.label} if model.uses_labels else {}
+    images = model.sample(args.n, np.random.default_rng(args.seed), **given)
     if not np.all(np.isfinite(images)):
         raise FloatingPointError(f"{args.checkpoint}: the samples hold NaN or Inf (a diverged "
                                  "model?)")
@@ -482,17 +520,19 @@ def _save_figures(model, history, x_test, y_test, image_shape, binarize, out):
 
     shape = tuple(image_shape)
     x = prepare_test_images(x_test, binarize)
+    # a conditional model is given the labels: the test labels, and for samples 0, 1, 2, ...
+    given = (lambda rows: {"labels": y_test[rows]}) if model.uses_labels else (lambda rows: {})
     paths = [_write(plot.loss_curves(history), out / "loss_curves.png"),
-             _write(plot.reconstruction_grid(x[:10], model.reconstruct(x[:10]),
-                                             image_shape=shape),
-                    out / "reconstructions.png")]
+             _write(plot.reconstruction_grid(x[:10], model.reconstruct(x[:10], **given(
+                 slice(10))), image_shape=shape), out / "reconstructions.png")]
     if hasattr(model, "sample"):
-        images = model.sample(64, np.random.default_rng(0))
+        classes = ({"labels": np.arange(64) % model.n_classes} if model.uses_labels else {})
+        images = model.sample(64, np.random.default_rng(0), **classes)
         paths.append(_write(plot.samples_grid(images, image_shape=shape), out / "samples.png"))
     if model.latent_dim == 2:
-        paths.append(_write(plot.latent_scatter(model.code(x), y_test),
+        paths.append(_write(plot.latent_scatter(model.code(x, **given(slice(None))), y_test),
                             out / "latent_scatter.png"))
-        if hasattr(model, "sample"):
+        if hasattr(model, "sample") and not model.uses_labels:
             paths.append(_write(plot.latent_manifold(model, n=15, image_shape=shape),
                                 out / "latent_manifold.png"))
     return paths

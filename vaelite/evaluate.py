@@ -76,7 +76,7 @@ def _encode_gaussian(model, x):
 
 
 def log_likelihood(model, x, k=1000, *, rng, batch_size=100, sample_chunk=None,
-                   per_example=False):
+                   per_example=False, labels=None):
     """Importance-weighted estimate of log p(x) (Burda, Grosse & Salakhutdinov, 2015).
 
         log p(x) >= L_k = E[ log (1/k) sum_i p(x, z_i) / q(z_i|x) ],   z_i ~ q(z|x)
@@ -90,7 +90,8 @@ def log_likelihood(model, x, k=1000, *, rng, batch_size=100, sample_chunk=None,
     merged with a running log-sum-exp, so k = 5000 costs time, not memory.
 
     x: (n, 784). Returns the mean of log p(x) over the n examples (a negative number, in nats),
-    or ``(mean, per_example_values)`` with ``per_example=True``.
+    or ``(mean, per_example_values)`` with ``per_example=True``. ``labels`` (n,): the classes
+    of a conditional model (then it estimates log p(x|y)).
     """
     rng, batch_size = checks.generator(rng), checks.integer(batch_size, "batch_size")
     k = checks.integer(k, "k")
@@ -102,12 +103,15 @@ def log_likelihood(model, x, k=1000, *, rng, batch_size=100, sample_chunk=None,
     backend = current()
     xp = backend.xp
     x = model.check_input(x)
+    if labels is not None and len(labels) != x.shape[0]:
+        raise ValueError(f"labels: {len(labels)} labels for {x.shape[0]} images")
     values = np.empty(x.shape[0])
     for s in _batches(x.shape[0], batch_size):
         xb = x[s, ...]
+        kwargs = {"labels": labels[s]} if labels is not None else {}
         log_sum_w = None  # running log sum_i w_i, per example
         for start in range(0, k, chunk):
-            log_w = model.log_importance_weights(xb, min(chunk, k - start), rng)
+            log_w = model.log_importance_weights(xb, min(chunk, k - start), rng, **kwargs)
             log_sum = backend.logsumexp(xp.astype(log_w, xp.float64), axis=0)
             log_sum_w = log_sum if log_sum_w is None else xp.logaddexp(log_sum_w, log_sum)
         values[s] = backend.to_host(log_sum_w) - np.log(k)
@@ -115,13 +119,13 @@ def log_likelihood(model, x, k=1000, *, rng, batch_size=100, sample_chunk=None,
     return (mean, values) if per_example else mean
 
 
-def nll(model, x, k=1000, *, rng, batch_size=100, sample_chunk=None):
+def nll(model, x, k=1000, *, rng, batch_size=100, sample_chunk=None, labels=None):
     """Importance-weighted negative log-likelihood -log p(x), mean over x (nats, positive).
 
     The number reported as "NLL" in VAE papers; see ``log_likelihood``.
     """
     return -log_likelihood(model, x, k, rng=rng, batch_size=batch_size,
-                           sample_chunk=sample_chunk)
+                           sample_chunk=sample_chunk, labels=labels)
 
 
 def latent_activity(model, x, *, batch_size=500):
