@@ -2,5 +2,6 @@
 from .autoencoder import Autoencoder
 from .cvae import CVAE
 from .vae import VAE
+from .vqvae import VQVAE
 
-MODELS = {"Autoencoder": Autoencoder, "VAE": VAE, "CVAE": CVAE}
+MODELS = {"Autoencoder": Autoencoder, "VAE": VAE, "CVAE": CVAE, "VQVAE": VQVAE}
