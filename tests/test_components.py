@@ -9,20 +9,27 @@ from vaelite.components import DiagonalGaussian, StandardNormal
 from vaelite.gradcheck import numerical_gradient, relative_error
 
 
+def backward_and_finite_differences(q, h, eps, w, beta):
+    """(dh by q.backward, dh by central differences) for the loss sum(w * z) / batch +
+    beta * kl_term of the posterior q, with eps fixed."""
+    batch = len(h)
+
+    def loss():
+        z, _, kl_term = q.forward(h, eps)
+        return float(np.sum(w * z)) / batch + beta * kl_term
+
+    loss()
+    dh = q.backward(w / batch, beta)
+    return dh, numerical_gradient(loss, h)
+
+
 @pytest.mark.parametrize("beta", [0.0, 1.0, 3.5])
 def test_posterior_backward_matches_finite_differences(backend, beta):
     rng = np.random.default_rng(0)
     q = DiagonalGaussian(3)
-    h, eps = rng.normal(size=(5, 6)), rng.normal(size=(5, 3))
-    w = rng.normal(size=(5, 3))  # a loss sum(w * z) / batch + beta * KL
-
-    def loss():
-        z, _, kl_term = q.forward(h, eps)
-        return float(np.sum(w * z)) / 5 + beta * kl_term
-
-    loss()
-    dh = q.backward(w / 5, beta)
-    assert relative_error(dh, numerical_gradient(loss, h)) < 1e-8
+    h, eps, w = rng.normal(size=(5, 6)), rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    dh, numeric = backward_and_finite_differences(q, h, eps, w, beta)
+    assert relative_error(dh, numeric) < 1e-8
 
 
 def test_posterior_forward_is_the_reparameterization_and_closed_form_kl(backend):
@@ -52,13 +59,8 @@ def test_free_bits_forward_and_backward(backend, beta):
     assert np.isclose(per_dim.sum(), kl) and np.isclose(np.maximum(per_dim, lam).sum(), kl_term)
     assert per_dim[0] < lam < per_dim[1]  # the case is the intended one
 
-    def loss():
-        z, _, term = q.forward(h, eps)
-        return float(np.sum(w * z)) / 6 + beta * term
-
-    loss()
-    dh = q.backward(w / 6, beta)
-    assert relative_error(dh, numerical_gradient(loss, h)) < 1e-7
+    dh, numeric = backward_and_finite_differences(q, h, eps, w, beta)
+    assert relative_error(dh, numeric) < 1e-7
     below = per_dim < lam
     np.testing.assert_allclose(dh[:, :4][:, below], (w / 6)[:, below])  # only the z path
 
