@@ -26,23 +26,20 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from ..functional import logsumexp
+
 __all__ = ["log_mean_exp", "iw_bounds", "resampled_bounds", "log_weights",
            "lognormal_log_mean", "lognormal_gap", "bits_per_dim", "standard_error",
            "draw_bound_vs_k", "draw_kl_dimensions", "draw_log_weights"]
 
 
 def log_mean_exp(a, axis=0):
-    """log(mean(exp(a), axis)), computed as m + log(mean(exp(a - m))) with m the maximum.
-
-    Subtracting the maximum makes the largest term exp(0) = 1: nothing overflows, and the sum
-    is at least 1, so its log never underflows to -inf. A slice that is all -inf gives -inf.
-    """
+    """log(mean(exp(a), axis)) = logsumexp(a, axis) - log n, computed around the maximum
+    (``vaelite.functional.logsumexp``): nothing overflows or underflows, and a slice that is
+    all -inf gives -inf."""
     a = np.asarray(a, dtype=np.float64)
-    m = np.max(a, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)  # an all -inf slice: exp(-inf - 0) = 0, log 0 = -inf
-    with np.errstate(divide="ignore"):
-        out = m + np.log(np.mean(np.exp(a - m), axis=axis, keepdims=True))
-    return np.squeeze(out, axis=axis)
+    with np.errstate(divide="ignore"):  # log(0) = -inf for an all -inf slice, as meant
+        return logsumexp(a, axis) - math.log(a.shape[axis])
 
 
 def iw_bounds(log_w, k):

@@ -26,6 +26,8 @@ from ..models import VAE
 from ..optim import Adam
 from ..plot import IMAGE_KW, Figure, tile_images
 from ..train import TEST_NOISE_SEED, fit, prepare_test_images
+from .ch01_autoencoder import knn_vote
+from .ch08_training import draw_image_rows
 
 __all__ = ["SETTINGS", "train_vae", "collapse_measures", "KLTrace", "collapsed_nelbo",
            "secant_slopes", "mean_abs_gradient", "midgrey_share", "sharpness_scores",
@@ -205,18 +207,10 @@ def averaging_check(model, z, x_train):
 # --------------------------------------------------------------------------- generation
 
 def nearest_neighbour_labels(images, x_train, y_train, chunk=1000):
-    """The label of each image's nearest training image (Euclidean distance in pixel space).
-    images: (m, d); x_train: (n, d); y_train: (n,). Returns (m,) labels."""
-    images = np.asarray(images, dtype=np.float64)
-    x_train = np.asarray(x_train, dtype=np.float64)
-    y_train = np.asarray(y_train)
-    train_sq = np.sum(x_train**2, axis=1)
-    out = np.empty(len(images), dtype=y_train.dtype)
-    for start in range(0, len(images), chunk):
-        block = images[start:start + chunk]
-        out[start:start + chunk] = y_train[np.argmin(train_sq[None, :] - 2 * block @ x_train.T,
-                                                     axis=1)]
-    return out
+    """The label of each image's nearest training image (Euclidean distance in pixel space):
+    chapter 1's ``knn_vote`` with k = 1. images: (m, d); x_train: (n, d); y_train: (n,).
+    Returns (m,) labels."""
+    return knn_vote(images, x_train, y_train, k=1, chunk=chunk)[0]
 
 
 def label_shares(labels, n_classes=10):
@@ -249,18 +243,6 @@ def draw_mean_of_digits(images, titles):
     fig = Figure(figsize=(1.6 * len(images), 2.0), layout="constrained")
     for ax, image, title in zip(fig.subplots(1, len(images)), images, titles):
         _image_axes(ax, image[None], 1, title)
-    return fig
-
-
-def draw_image_rows(rows, ncol=12):
-    """One row of images per entry of rows: {label: (n, 784) images}; the first ``ncol``
-    images of each, labelled on the left."""
-    labels = list(rows)
-    fig = Figure(figsize=(0.75 * ncol + 1.6, 0.8 * len(labels) + 0.2), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(len(labels), 1))
-    for ax, label in zip(axes, labels):
-        _image_axes(ax, np.asarray(rows[label])[:ncol], ncol)
-        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
     return fig
 
 
