@@ -1,6 +1,7 @@
 """The conditional VAE: its backward pass against finite differences (float64), the labels really
-conditioning encoder and decoder, training with (images, labels), io, the backends, label errors,
-and the command line's ``train --model cvae`` and ``sample --label``."""
+conditioning encoder and decoder, interpolation with labels and decoding under blended labels,
+training with (images, labels), io, the backends, label errors, and the command line's
+``train --model cvae`` and ``sample --label``."""
 import re
 
 import numpy as np
@@ -84,6 +85,71 @@ def test_log_likelihood_and_elbo_take_labels(backend):
         evaluate.log_likelihood(model, x, 5, rng=0, labels=LABELS[:3])
 
 
+def test_interpolate_with_labels(backend):
+    model = cvae()
+    x = data()
+    path = model.interpolate(x[0], x[1], 5, labels=(0, 2))  # decoded from class 0 to class 2
+    assert path.shape == (5, D)
+    np.testing.assert_allclose(path[0], model.reconstruct(x[:1], [0])[0], rtol=1e-10)
+    np.testing.assert_allclose(path[-1], model.reconstruct(x[1:2], [2])[0], rtol=1e-10)
+    c1, c2 = model.code(x[:1], [0]), model.code(x[1:2], [2])
+    middle = (c1 + c2) / 2
+    # one class for every step: the codes' path decoded under that class
+    same = model.interpolate(x[:1], x[1:2], 3, labels=(0, 2), decode_labels=3)
+    np.testing.assert_allclose(same, model.decode(np.concatenate([c1, middle, c2]), [3, 3, 3]),
+                               rtol=1e-10)
+    assert np.array_equal(same, model.interpolate(x[0], x[1], 3, (0, 2), (3, 3)))
+    # a pair: the one-hot moves with the code; halfway the decoder reads [middle, 0.5, 0.5]
+    mixed = model.interpolate(x[0], x[1], 3, labels=(0, 2), decode_labels=(1, 3))
+    half = np.array([[0, 0.5, 0, 0.5]])
+    np.testing.assert_allclose(mixed[1], model.decode_mixed(middle, half)[0], rtol=1e-10)
+    assert np.abs(mixed[1] - same[1]).max() > 1e-4
+    # the encoder reads the labels: other labels, other codes, another path
+    assert np.abs(model.interpolate(x[0], x[1], 3, labels=(1, 3), decode_labels=3)
+                  - same).max() > 1e-4
+
+
+def test_decode_mixed_is_a_per_class_bias(backend):
+    """A one-hot row is ``decode``; any blend w enters the first layer as w @ W_c, the label
+    rows of its weight matrix, computed here by hand for the one-hidden-layer decoder."""
+    model = cvae()
+    z = np.random.default_rng(6).standard_normal((4, L))
+    onehot = np.eye(C)[[2, 0, 3, 3]]
+    np.testing.assert_allclose(model.decode_mixed(z, onehot), model.decode(z, [2, 0, 3, 3]),
+                               rtol=1e-12)
+    w = np.random.default_rng(7).dirichlet(np.ones(C), size=4)
+    p = {name: vaelite.backends.current().to_host(param) for name, param, _ in
+         model.parameters()}
+    W1, b1, W2, b2 = p["decoder.0.W"], p["decoder.0.b"], p["decoder.2.W"], p["decoder.2.b"]
+    hidden = np.maximum(z @ W1[:L] + w @ W1[L:] + b1, 0)
+    expected = 1 / (1 + np.exp(-(hidden @ W2 + b2)))
+    np.testing.assert_allclose(model.decode_mixed(z, w), expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    ({}, ValueError, "labels"),
+    ({"labels": (0, 4)}, ValueError, "labels"),
+    ({"labels": (0.0, 1.0)}, TypeError, "labels"),
+    ({"labels": (0, 1, 2)}, ValueError, "labels"),
+    ({"labels": True}, TypeError, "labels"),
+    ({"labels": (0, 1), "decode_labels": -1}, ValueError, "decode_labels"),
+    ({"labels": (0, 1), "decode_labels": "a"}, TypeError, "decode_labels"),
+    ({"labels": (0, 1), "steps": 1}, ValueError, "steps")])
+def test_interpolate_errors_are_named(kwargs, error, match):
+    model, x = cvae(), data()
+    with pytest.raises(error, match=match):
+        model.interpolate(x[0], x[1], **kwargs)
+
+
+@pytest.mark.parametrize("weights,error", [
+    (np.full((2, C), 0.3), ValueError), (np.full((2, C - 1), 1 / (C - 1)), ValueError),
+    (np.array([[1.5, -0.5, 0, 0]] * 2), ValueError), (np.full((2, C), "a"), TypeError),
+    (np.array([[np.nan, 1, 0, 0]] * 2), ValueError)])
+def test_decode_mixed_errors_are_named(weights, error):
+    with pytest.raises(error, match="weights"):
+        cvae().decode_mixed(np.zeros((2, L)), weights)
+
+
 @pytest.mark.parametrize("labels,error", [
     (None, ValueError), (LABELS[:4], ValueError), (LABELS.astype(float), TypeError),
     (np.array([0, 1, 2, 3, 4, 1]), ValueError), (np.array([0, -1, 2, 3, 1, 1]), ValueError),
@@ -124,7 +190,8 @@ def run_everything(name):
         return {"loss": model.loss(x, 1, labels=LABELS)["loss"],
                 "sample": model.sample(4, 3), "mu": model.encode(x, LABELS)[0],
                 "ll": evaluate.log_likelihood(model, x, 10, rng=0, labels=LABELS),
-                "recon": model.reconstruct(x, LABELS)}
+                "recon": model.reconstruct(x, LABELS),
+                "path": model.interpolate(x[0], x[1], 4, labels=(0, 1), decode_labels=(2, 3))}
 
 
 def test_strict_and_numba_equal_numpy():

@@ -10,6 +10,10 @@ Everything else is the VAE's: the same posterior and prior components and the sa
 backward passes. The label enters as extra input columns of the two MLPs (``ConditionedMLP``);
 in the backward pass the decoder's input gradient is split, the z columns go back to the
 posterior and the label columns are dropped (labels are data, not parameters).
+
+Since [x, c] @ W = x @ W_x + c @ W_c and c is one-hot, the label adds row y of W_c to the first
+layer's pre-activation: a learned bias per class. ``decode_mixed`` feeds a blend of one-hots
+there (a path between two classes), which ``interpolate`` uses.
 """
 import numpy as np
 
@@ -134,6 +138,65 @@ class CVAE(VAE):
         z = self.check_latent(z)
         self.decoder.condition(self.onehot(labels, z.shape[0]))
         return super().decode(z)
+
+    def decode_mixed(self, z, weights):
+        """Mean image for z: (batch, latent_dim) under label *weights*: (batch, n_classes),
+        each row non-negative and summing to 1, fed to the decoder where the one-hot goes.
+        A one-hot row is ``decode``; a blend (1 - t) onehot(a) + t onehot(b) moves the
+        decoder's per-class bias (the label rows of its first weight matrix) from class a to
+        class b. Returns (batch, input_dim), as NumPy."""
+        z = self.check_latent(z)
+        weights = np.asarray(current().to_host(weights) if hasattr(weights, "shape")
+                             and not isinstance(weights, np.ndarray) else weights)
+        if weights.shape != (z.shape[0], self.n_classes):
+            raise ValueError(f"weights must have shape ({z.shape[0]}, {self.n_classes}), one "
+                             f"row of class weights per code, got {weights.shape}")
+        if weights.dtype.kind not in "fiu":
+            raise TypeError(f"weights must be numbers, got dtype {weights.dtype}")
+        if not (np.all(np.isfinite(weights)) and np.all(weights >= 0)
+                and np.allclose(weights.sum(axis=1), 1.0)):
+            raise ValueError("weights must be finite, >= 0, and each row must sum to 1")
+        self.decoder.condition(current().asarray(weights, dtype=self.dtype))
+        return super().decode(z)
+
+    def interpolate(self, x1, x2, steps=10, labels=None, decode_labels=None):
+        """Decode ``steps`` codes on the straight line between the mean codes of two images,
+        each encoded under its own label.
+
+        x1, x2: (input_dim,) or (1, input_dim); labels: (y1, y2), the classes of x1 and x2
+        (required: the encoder reads them). decode_labels chooses the class of the decoded
+        images: one class k for every step (the style moves from x1's to x2's, the class
+        stays k); a pair (a, b): the decoder's one-hot input moves linearly from class a to
+        class b along with the code (``decode_mixed``); None: the pair (y1, y2), so that the
+        ends are the reconstructions of x1 and x2. Returns (steps, input_dim), as NumPy.
+        """
+        steps = checks.integer(steps, "steps", minimum=2)
+        pair = self._label_pair(labels, "labels")
+        ends = pair if decode_labels is None else self._label_pair(decode_labels, "decode_labels")
+        images = []
+        for name, x in (("x1", x1), ("x2", x2)):
+            if not hasattr(x, "shape") or x.size != self.input_dim:
+                raise ValueError(f"{name} must be one image of {self.input_dim} pixels, got "
+                                 f"{getattr(x, 'shape', type(x).__name__)}")
+            images.append(self.check_input(np.reshape(x, (1, -1)), name))
+        c1, c2 = (self.code(x, [y]) for x, y in zip(images, pair))
+        t = np.linspace(0, 1, steps)[:, None]
+        onehots = np.eye(self.n_classes)[list(ends)]  # (2, n_classes)
+        return self.decode_mixed((1 - t) * c1 + t * c2, (1 - t) * onehots[0] + t * onehots[1])
+
+    def _label_pair(self, value, name):
+        """(a, b): two classes in [0, n_classes), from one class k (read as (k, k)) or a pair."""
+        if value is None:
+            raise ValueError(f"{name}: {type(self).__name__}.interpolate needs the classes of "
+                             f"the two images, a pair (y1, y2) of integers in "
+                             f"[0, {self.n_classes})")
+        pair = np.asarray([value, value] if np.ndim(value) == 0 else value)
+        expected = f"a class or a pair of classes, integers in [0, {self.n_classes})"
+        if pair.dtype.kind not in "iu":
+            raise TypeError(f"{name} must be {expected}, got {value!r}")
+        if pair.shape != (2,) or pair.min() < 0 or pair.max() >= self.n_classes:
+            raise ValueError(f"{name} must be {expected}, got {value!r}")
+        return int(pair[0]), int(pair[1])
 
     def reconstruct(self, x, labels=None):
         """Decode the mean code of x under its labels: (batch, input_dim), as NumPy."""
