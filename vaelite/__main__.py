@@ -1,4 +1,4 @@
-"""Command line: ``python -m vaelite train|evaluate|sample`` (or the ``vaelite`` script).
+"""Command line: ``python -m vaelite train|evaluate|sample|exercises`` (or the ``vaelite`` script).
 
     vaelite train --latent 20 --hidden 400 --epochs 50 --out runs/vae20
     vaelite train --backend numba --epochs 50 --out runs/fast  (compiled kernels, same numbers)
@@ -211,6 +211,9 @@ def build_parser():
                         help="draw the samples as H x W images (default: the training images' "
                              "shape)")
     sample.set_defaults(run=cmd_sample)
+
+    from .classroom.cli import add_command  # exercises list | workbook | grade
+    add_command(commands, _Formatter)
     return parser
 
 

@@ -270,6 +270,7 @@ class Failure:
     expected: Any = None
     got: Any = None
     factor: Optional[float] = None  # the answer is this constant times the expected value
+    exception: Optional[str] = None  # kind "raised": the exception's type name
 
 
 @dataclasses.dataclass
@@ -356,7 +357,8 @@ def _run_case(exercise, func, i, args, expected, names):
                            "(not implemented yet?)", inputs, expected)
         except Exception as err:  # the student's bug, reported as feedback
             return Failure(i, "raised", f"raised {type(err).__name__}: {err}"
-                           f"{_where(err, func)}", inputs, expected)
+                           f"{_where(err, func)}", inputs, expected,
+                           exception=type(err).__name__)
     if got is None and expected is not None:
         problem = ("not implemented", "returned None (not implemented yet?)", None)
     elif exercise.compare is not None:
@@ -452,9 +454,21 @@ class Solution:
                 f"{code}</details>")
 
 
+HIDE_SOLUTIONS = "VAELITE_HIDE_SOLUTIONS"  # a teacher sets it to 1 to switch show_solution off
+
+
 def show_solution(name):
-    """The reference solution of exercise ``name``, hidden until the reader opens it."""
-    return Solution(get(name))
+    """The reference solution of exercise ``name``, hidden until the reader opens it.
+
+    With the environment variable VAELITE_HIDE_SOLUTIONS set (to anything but "" or "0"), it
+    prints that solutions are hidden in this class and returns None.
+    """
+    exercise = get(name)
+    if os.environ.get(HIDE_SOLUTIONS, "") not in ("", "0"):
+        print(f"Solutions are hidden in this class ({HIDE_SOLUTIONS} is set): "
+              f"check({name!r}, your_function) still gives feedback.")
+        return None
+    return Solution(exercise)
 
 
 def summary_table(label=None):
