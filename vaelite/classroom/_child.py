@@ -10,6 +10,7 @@ line per event to ``result_fd``: {"event": "loading"}, {"event": "start", "exerc
 {"event": "result", ...}. The parent (grading.py) keeps the time and kills this process when
 it runs out; this process is not a sandbox.
 """
+import copy
 import io
 import json
 import linecache
@@ -120,11 +121,11 @@ def load(path):
     return namespace, problems
 
 
-def grade(name, function, namespace, problems):
+def grade(exercise, function, namespace, problems):
     """The result row (a dict) of one exercise."""
-    from vaelite.exercises import get, run_cases
+    from vaelite.exercises import run_cases
 
-    row = {"event": "result", "exercise": name}
+    row = {"event": "result", "exercise": exercise.name}
     func = namespace.get(function)
     if not callable(func):
         failed_here = [p for p in problems if function in p["defines"]]
@@ -135,7 +136,7 @@ def grade(name, function, namespace, problems):
                   + (f" (the submission had errors: {problems[0]['detail']})" if problems else ""))
         return {**row, "passed": False, "failure": kind, "detail": detail[:300]}
     try:
-        result = run_cases(get(name), func)
+        result = run_cases(exercise, func)
     except BaseException as err:  # noqa: B036 - e.g. sys.exit() inside the student's function
         return {**row, "passed": False, "failure": "crash",
                 "detail": f"{type(err).__name__}: {err}"[:300]}
@@ -157,6 +158,11 @@ def main(spec):
         out.write(json.dumps(message) + "\n")
         out.flush()
 
+    from vaelite.exercises import get
+
+    # copies taken before the submission runs: a submission that registers or changes an
+    # exercise changes nothing that is graded
+    exercises = {name: copy.deepcopy(get(name)) for name in spec["exercises"]}
     _limit_the_process(spec["output_limit"])
     send(event="loading")
     try:
@@ -168,7 +174,7 @@ def main(spec):
         return
     for name, function in spec["exercises"].items():
         send(event="start", exercise=name)
-        send(**grade(name, function, namespace, problems))
+        send(**grade(exercises[name], function, namespace, problems))
 
 
 if __name__ == "__main__":

@@ -142,6 +142,8 @@ def grade_submission(path, exercises, student=None, timeout=30.0, output_limit=1
                     rows[name] = _row(student, name, **fields)
                     left.pop(name)
                     current = None
+                    if not left:  # done: stop waiting (the child is killed on the way out)
+                        break
                 elif kind in ("timeout", "exit"):
                     if kind == "timeout":
                         failure = "timeout"
