@@ -171,6 +171,26 @@ def test_bad_inputs_raise_errors_naming_the_argument():
                                   prior.log_prob(np.array([[0, 1, 3]])))
 
 
+def test_one_hot_rows_are_read_as_their_codes(backend):
+    """fit feeds the prior float rows: the one-hot codes, the MADE's own input. They give the
+    same loss, gradients and log-probabilities as the integer codes; anything else is refused."""
+    prior = MADEPrior(3, 4, hidden=(6,), seed=2, dtype=np.float64)
+    codes = random_codes(np.random.default_rng(12), 9, 3, 4)
+    rows = np.eye(4)[codes].reshape(9, 12)
+    np.testing.assert_array_equal(prior.check_codes(rows), codes)
+    assert prior.input_dim == 12
+    ref = prior.loss_and_grads(codes)
+    ref_grads = [g.copy() for _, _, g in prior.parameters()]
+    assert prior.loss_and_grads(rows, np.random.default_rng(0)) == ref
+    for (_, _, g), r in zip(prior.parameters(), ref_grads):
+        np.testing.assert_array_equal(g, r)
+    np.testing.assert_array_equal(prior.log_prob(rows), prior.log_prob(codes))
+    for bad in (rows * 0.5, rows + np.eye(12)[0], np.zeros((0, 12))):
+        with pytest.raises(ValueError, match="one-hot rows"):
+            prior.loss(bad)
+    assert [n for n, _, _ in prior.parameters("prior.")][0] == "prior.layer0.W"
+
+
 def run_everything():
     prior = MADEPrior(3, 4, hidden=(8, 6), seed=9, dtype=np.float64)
     codes = random_codes(np.random.default_rng(10), 16, 3, 4)

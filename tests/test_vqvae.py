@@ -1,6 +1,8 @@
 """The VQ-VAE and its vector quantiser: gradients with the code assignment held fixed, the
-straight-through identity, nearest-neighbour assignment, usage and perplexity, dead codes,
-training, config and io, bad inputs, backends."""
+straight-through identity, nearest-neighbour assignment, usage and perplexity, dead codes (and
+the fit callback that revives them with fresh Adam moments), training, the prior the model owns
+(kept out of fit, trained by fit_prior, saved by io, sampled), config and io, bad inputs,
+backends."""
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from vaelite import gradcheck
 from vaelite.data import load_mnist
 from vaelite.components import VectorQuantizer
 from vaelite.models.vqvae import VQVAE
+from vaelite.train import reinit_dead_codes
 
 TOL = 1e-6
 B, D, P, C, K = 5, 6, 3, 2, 4  # batch, pixels, positions, code_dim, n_codes
@@ -240,3 +243,143 @@ def test_same_numbers_on_every_backend(any_backend):
         np.testing.assert_allclose(p, r, rtol=1e-8, atol=1e-12)
     np.testing.assert_array_equal(codes, ref_codes)
     np.testing.assert_allclose(images, ref_images, rtol=1e-8)
+
+
+def host(params):
+    backend = vaelite.backends.current()
+    return [backend.to_host(p).copy() for _, p, _ in params]
+
+
+def test_the_prior_is_kept_out_of_fit_and_saved_with_the_model(tmp_path):
+    model = small(seed=2, prior_hidden=(5,))
+    names = [n for n, _, _ in model.parameters()]
+    prior_names = [n for n, _, _ in model.checkpoint_parameters()][len(names):]
+    assert not any(n.startswith("prior.") for n in names)
+    assert prior_names == ["prior." + n for n, _, _ in model.prior.parameters()]
+    assert (model.prior.n_positions, model.prior.n_codes, model.prior.hidden) == (P, K, [5])
+    before = host(model.prior.parameters())
+    x = data("bernoulli")
+    vaelite.fit(model, x, 3, 2, progress=False)
+    for a, b in zip(before, host(model.prior.parameters())):
+        np.testing.assert_array_equal(a, b)  # fit and its Adam never touch the prior
+    for _, p, _ in model.prior.parameters():
+        p[...] = rng(3).standard_normal(p.shape)  # trained-looking weights
+    model.prior_trained = True
+    loaded = vaelite.io.load(vaelite.io.save(model, tmp_path / "vq.npz"))
+    assert loaded.config() == model.config()
+    assert loaded.config()["prior_hidden"] == [5] and loaded.prior_trained
+    for a, b in zip(host(model.checkpoint_parameters()), host(loaded.checkpoint_parameters())):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(loaded.sample_codes(7, 4), model.sample_codes(7, 4))
+
+
+def test_fit_prior_trains_the_prior_on_the_codes_and_leaves_the_vqvae_alone():
+    x = load_mnist().x_train[:300]
+    x_test = load_mnist().x_test[:100]
+    model = VQVAE(hidden=(32,), positions=3, code_dim=2, n_codes=8, seed=0, prior_hidden=(16,))
+    vaelite.fit(model, x, 2, 50, vaelite.Adam(model.parameters(), lr=1e-2), binarize=None,
+                progress=False)
+    vq_before = host(model.parameters())
+    codes = model.encode(x)
+    start = -np.mean(model.prior.log_prob(codes))
+    assert not model.prior_trained
+    history = vaelite.fit_prior(model, x, 15, 32, progress=False, test_data=x_test)
+    assert model.prior_trained
+    for a, b in zip(vq_before, host(model.parameters())):
+        np.testing.assert_array_equal(a, b)
+    assert history.epoch == list(range(1, 16)) and history.test_epoch == history.epoch
+    train = history.train["loss"]
+    assert train[-1] < train[0] - 0.3 and train[-1] < start - 0.3
+    # the recorded numbers are the prior's NLL, nats per code sequence, computed another way
+    stats = model.code_statistics(x_test)
+    assert history.test["loss"][-1] == pytest.approx(stats["prior_nll"], rel=1e-5)
+    assert -np.mean(model.prior.log_prob(codes)) < start - 0.3
+    usage = model.quantizer.usage(model.encode(x_test))
+    assert stats["used_codes"] == np.sum(usage > 0)
+    assert stats["perplexity"] == pytest.approx(model.quantizer.perplexity(model.encode(x_test)))
+    with pytest.raises(TypeError, match="fit_prior needs"):
+        vaelite.fit_prior(vaelite.VAE(hidden=(8,), latent_dim=2), x, 1)
+
+
+def test_sampling_from_the_learned_and_the_uniform_prior():
+    model = small(seed=4)
+    with pytest.raises(ValueError, match="untrained"):
+        model.sample(3, rng(0))
+    uniform = model.sample_codes(4000, rng(1), prior="uniform")
+    assert uniform.shape == (4000, P) and uniform.dtype == np.int64
+    assert np.all(np.bincount(uniform.ravel(), minlength=K) / uniform.size > 0.22)
+    model.prior_trained = True  # as fit_prior leaves it
+    codes = model.sample_codes(6, rng(2))
+    np.testing.assert_array_equal(codes, model.prior.sample(6, rng(2)))
+    images = model.sample(6, rng(2))
+    assert images.shape == (6, D)
+    np.testing.assert_array_equal(images, model.decode_indices(codes))
+    np.testing.assert_array_equal(model.sample(5, rng(3), prior="uniform"),
+                                  model.decode_indices(model.sample_codes(5, rng(3), "uniform")))
+    with pytest.raises(ValueError, match="prior"):
+        model.sample(2, rng(0), prior="gaussian")
+    with pytest.raises(ValueError, match="n must be"):
+        model.sample_codes(0, rng(0))
+    with pytest.raises(TypeError, match="prior_trained"):
+        small(prior_trained="yes")
+
+
+def test_reinit_callback_revives_a_dead_code_with_fresh_adam_moments(backend):
+    """A code far from every encoder output is dead: the callback moves it onto an encoder
+    output, zeroes its (stale, made-up) Adam moments and leaves the other rows alone; in the
+    next epoch the code is chosen and trained."""
+    x = data("bernoulli")
+    model = small(seed=6)
+    opt = vaelite.Adam(model.parameters(), lr=1e-2)
+    vaelite.fit(model, x, 1, B, opt, binarize=None, progress=False)
+    codebook = model.quantizer.params["codebook"]
+    slot = [n for n, _, _ in opt.parameters].index("quantizer.codebook")
+    codebook[2] = 1e3
+    for state in (opt.m[slot], opt.v[slot]):
+        state[...] = 0.5  # stale moments, as a code that moved away would carry
+    revive = reinit_dead_codes(x, opt, every=2, seed=1)
+    revive(1, model, None)
+    assert revive.revived == []  # every 2 epochs: not at epoch 1
+    revive(2, model, None)
+    (epoch, dead), = revive.revived
+    assert epoch == 2 and 2 in dead
+    z_e = model.encoder_vectors(x).reshape(-1, C)
+    assert np.any(np.all(z_e == codebook[2], axis=1))  # moved onto an encoder output
+    alive = np.setdiff1d(np.arange(K), dead)
+    for state in (opt.m[slot], opt.v[slot]):
+        assert np.all(state[dead] == 0) and np.all(state[alive] == 0.5)
+    moved = codebook[2].copy()
+    vaelite.fit(model, x, 1, B, opt, binarize=None, progress=False)
+    assert model.quantizer.counts[2] > 0  # chosen again
+    assert not np.array_equal(codebook[2], moved)  # and trained
+    with pytest.raises(TypeError, match="optimizer"):
+        reinit_dead_codes(x, "adam")
+    with pytest.raises(ValueError, match="codebook"):
+        reinit_dead_codes(x, vaelite.Adam(small().parameters()))(1, model, None)
+
+
+def prior_everything():
+    """fit, the reinit callback, fit_prior, sampling and code statistics, in float64."""
+    x = data("bernoulli")
+    model = small(seed=7, prior_hidden=(6,))
+    opt = vaelite.Adam(model.parameters(), lr=1e-2)
+    revive = reinit_dead_codes(x, opt, seed=3)
+    vaelite.fit(model, x, 3, 2, opt, binarize=None, progress=False, callbacks=[revive])
+    history = vaelite.fit_prior(model, x, 3, 2, seed=1, progress=False, test_data=x)
+    return (history.train["loss"] + history.test["loss"], host(model.checkpoint_parameters()),
+            model.sample_codes(20, rng(5)), model.sample(4, rng(6)), model.code_statistics(x),
+            [d.tolist() for _, d in revive.revived])
+
+
+def test_prior_paths_give_the_same_numbers_on_every_backend(any_backend):
+    got = prior_everything()
+    with vaelite.use_backend("numpy"):
+        ref = prior_everything()
+    np.testing.assert_allclose(got[0], ref[0], rtol=1e-8)
+    for p, r in zip(got[1], ref[1]):
+        np.testing.assert_allclose(p, r, rtol=1e-8, atol=1e-12)
+    np.testing.assert_array_equal(got[2], ref[2])
+    np.testing.assert_allclose(got[3], ref[3], rtol=1e-8)
+    assert got[4]["used_codes"] == ref[4]["used_codes"]
+    assert got[4]["prior_nll"] == pytest.approx(ref[4]["prior_nll"], rel=1e-8)
+    assert got[5] == ref[5]

@@ -4,7 +4,9 @@
     model = vaelite.io.load("runs/vae/model.npz")
 
 A checkpoint is a NumPy ``.npz`` archive (a zip of ``.npy`` files) holding
-- ``param/<name>`` for every parameter of ``model.parameters()``, e.g. ``param/encoder.0.W``;
+- ``param/<name>`` for every parameter of ``model.parameters()``, e.g. ``param/encoder.0.W``
+  (of ``model.checkpoint_parameters()`` where a model has it: parameters trained apart from
+  ``fit``'s, such as the VQ-VAE's prior, ``param/prior.layer0.W``);
 - ``config``: ``model.config()`` as a JSON string (the model class, its sizes, beta, ...);
 - ``metadata``: an optional JSON string (how the model was trained, say);
 - ``format``: the version of this layout, ``FORMAT_VERSION``.
@@ -25,6 +27,12 @@ from .backends import current
 
 FORMAT_VERSION = 1
 PARAM_PREFIX = "param/"
+
+
+def _saved(model):
+    """The (name, param, grad) triples a checkpoint holds: ``model.checkpoint_parameters()``
+    if the model has parameters outside ``parameters()`` (a VQ-VAE's prior), else those."""
+    return getattr(model, "checkpoint_parameters", model.parameters)()
 
 
 def save(model, path, metadata=None):
@@ -48,7 +56,7 @@ def save(model, path, metadata=None):
         raise TypeError(f"metadata must be JSON-serialisable (plain numbers, strings, lists, "
                         f"dicts): {err}") from None
     to_host = current().to_host  # a model trained on a GPU saves NumPy arrays
-    arrays = {PARAM_PREFIX + name: to_host(param) for name, param, _ in model.parameters()}
+    arrays = {PARAM_PREFIX + name: to_host(param) for name, param, _ in _saved(model)}
     for key, a in arrays.items():
         if not np.all(np.isfinite(a)):
             raise ValueError(f"not saving {path}: parameter {key[len(PARAM_PREFIX):]} holds NaN "
@@ -132,7 +140,7 @@ def load(path):
     backend = current()  # the model is rebuilt on the current backend's device
     saved = {key[len(PARAM_PREFIX):]: a for key, a in arrays.items()
              if key.startswith(PARAM_PREFIX)}
-    params = {pname: p for pname, p, _ in model.parameters()}
+    params = {pname: p for pname, p, _ in _saved(model)}
     expected = {pname: backend.to_host(p) for pname, p in params.items()}
     missing, unexpected = params.keys() - saved.keys(), saved.keys() - params.keys()
     if missing or unexpected:

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from . import checks, evaluate
 from .backends import current
 from .data import binarize_static, check_images
-from .optim import Adam
+from .optim import SGD, Adam
 
 BINARIZE = ("dynamic", "static", None)
 TRAIN_BINARIZE_SEED = 0  # static binarization of the training set: the same binary digits every run
@@ -284,3 +284,71 @@ def beta_sweep(make_model, betas, data, epochs, *, test_data, seed=0, **fit_kwar
                        "distortion": history.test["recon"][-1],
                        "nelbo": history.test["nelbo"][-1], "model": model})
     return points
+
+
+def fit_prior(model, x, epochs, batch_size=128, lr=3e-3, seed=0, progress=True,
+              test_data=None):
+    """Train ``model.prior``, the autoregressive prior of a trained VQ-VAE, on the codes of x;
+    return a ``History``: ``train["loss"]`` (and ``test["loss"]`` with test_data) is the mean
+    negative log-likelihood -log p(c), nats per code sequence, one value per epoch.
+
+    x, test_data: images (n, input_dim), encoded once by ``model.encode`` (the VQ-VAE is not
+    changed). The prior is trained by ``fit`` itself with a fresh ``Adam(model.prior.parameters(),
+    lr)`` and no binarization: fit feeds it the codes' one-hot rows, floats that are exactly
+    the MADE's input (``MADEPrior.check_codes`` reads them back). Sets ``model.prior_trained``,
+    so that ``model.sample`` draws from it. Retrain the prior after retraining the VQ-VAE: its
+    codes change.
+    """
+    prior = getattr(model, "prior", None)
+    if not callable(getattr(prior, "loss_and_grads", None)) or not hasattr(model,
+                                                                           "prior_trained"):
+        raise TypeError(f"fit_prior needs a model with a trainable prior over discrete codes, "
+                        f"such as a VQVAE; got {type(model).__name__}")
+    codes = prior.one_hot(model.encode(x))  # (n, positions * n_codes), on the backend
+    tests = None if test_data is None else prior.one_hot(model.encode(test_data))
+    history = fit(prior, codes, epochs, batch_size, Adam(prior.parameters(), lr=lr),
+                  test_data=tests, binarize=None, seed=seed, progress=progress)
+    model.prior_trained = True
+    return history
+
+
+def reinit_dead_codes(x, optimizer, every=1, seed=0):
+    """A ``fit`` callback for a VQ-VAE against dead codes: every ``every`` epochs, codes that
+    no image of x (n, input_dim) chose are moved onto random encoder outputs of x
+    (``model.reinit_dead_codes``), and their rows of the optimizer's state (Adam's moments,
+    SGD's velocity) are zeroed, so a revived code starts afresh instead of being pushed by
+    the moments of its old, dead position.
+
+        opt = Adam(model.parameters(), lr=1e-2)
+        revive = reinit_dead_codes(x_train[:1000], opt)
+        fit(model, x_train, 20, optimizer=opt, callbacks=[revive])
+        revive.revived      # [(epoch, indices of the codes moved), ...]
+
+    optimizer: the one given to ``fit`` (it must hold the codebook). seed: of the draws.
+    """
+    every = checks.integer(every, "every")
+    rng = np.random.default_rng(checks.integer(seed, "seed", minimum=0))
+    if not isinstance(optimizer, (Adam, SGD)):
+        raise TypeError(f"optimizer must be the vaelite Adam or SGD given to fit, got "
+                        f"{type(optimizer).__name__}")
+    states = [optimizer.m, optimizer.v] if isinstance(optimizer, Adam) else [optimizer.velocity]
+
+    def callback(epoch, model, history):
+        if epoch % every:
+            return
+        codebook = model.quantizer.params["codebook"]
+        slot = [i for i, (_, p, _) in enumerate(optimizer.parameters) if p is codebook]
+        if not slot:
+            raise ValueError("reinit_dead_codes: the optimizer does not hold this model's "
+                             "codebook; give it the optimizer that fit uses")
+        dead = model.reinit_dead_codes(x, rng)
+        if dead.size:
+            keep = np.ones((codebook.shape[0], 1))
+            keep[dead] = 0.0
+            keep = current().asarray(keep, dtype=model.quantizer.dtype)
+            for state in states:
+                state[slot[0]][...] = state[slot[0]] * keep
+        callback.revived.append((epoch, dead))
+
+    callback.revived = []
+    return callback

@@ -80,23 +80,32 @@ class MADEPrior:
         self.n_codes = checks.integer(n_codes, "n_codes", minimum=2)
         self.hidden = checks.sizes(hidden, "hidden")
         self.activation = activation_name
-        self.seed = checks.integer(seed, "seed", minimum=0)
+        self.seed = None if seed is None else checks.integer(seed, "seed", minimum=0)
+        self.input_dim = self.n_positions * self.n_codes  # the width of the one-hot input
         self.dtype = checks.float_dtype(dtype)
         rng = np.random.default_rng(self.seed)
         masks = made_masks(self.n_positions, self.n_codes, self.hidden)
         self.linears = [MaskedLinear(m, rng, self.dtype) for m in masks]
         self.acts = [activation(activation_name) for _ in self.hidden]
 
-    def parameters(self):
+    def parameters(self, prefix=""):
         """(name, param, grad) triples, as ``vaelite.Adam`` takes them."""
-        return [t for i, lin in enumerate(self.linears) for t in lin.parameters(f"layer{i}.")]
+        return [t for i, lin in enumerate(self.linears)
+                for t in lin.parameters(f"{prefix}layer{i}.")]
 
     def check_codes(self, codes, name="codes"):
         """codes as a host NumPy int64 array (batch, n_positions) with values in [0, n_codes),
-        or a clear error."""
+        or a clear error.
+
+        codes may also be given as their one-hot rows, floats (batch, n_positions * n_codes)
+        of 0 and 1 with one 1 per position: the MADE's own input. That is how ``vaelite.fit``
+        feeds them (it trains on float rows; see ``vaelite.train.fit_prior``)."""
         if hasattr(codes, "shape") and not isinstance(codes, np.ndarray):
             codes = current().to_host(codes)  # a backend array
         codes = np.asarray(codes) if isinstance(codes, (list, tuple)) else codes
+        if (isinstance(codes, np.ndarray) and codes.dtype.kind == "f" and codes.ndim == 2
+                and codes.shape[1] == self.input_dim):
+            return self._from_one_hot(codes, name)
         if not isinstance(codes, np.ndarray) or codes.dtype.kind not in "iu":
             raise TypeError(f"{name} must be an integer array of shape (batch, "
                             f"{self.n_positions}), got "
@@ -108,6 +117,16 @@ class MADEPrior:
             raise ValueError(f"{name} must lie in [0, {self.n_codes}), got values from "
                              f"{codes.min()} to {codes.max()}")
         return codes.astype(np.int64)
+
+    def _from_one_hot(self, rows, name):
+        """One-hot rows (batch, n_positions * n_codes) -> codes (batch, n_positions) int64."""
+        blocks = rows.reshape(rows.shape[0], self.n_positions, self.n_codes)
+        if (rows.shape[0] == 0 or not np.all((blocks == 0) | (blocks == 1))
+                or not np.all(blocks.sum(axis=2) == 1)):
+            raise ValueError(f"{name} given as floats must be one-hot rows (batch >= 1, "
+                             f"{self.input_dim}): 0 and 1 with one 1 in each of the "
+                             f"{self.n_positions} blocks of {self.n_codes}")
+        return np.argmax(blocks, axis=2).astype(np.int64)
 
     def one_hot(self, codes):
         """(batch, n_positions) host ints -> (batch, n_positions * n_codes) backend array."""
@@ -132,11 +151,12 @@ class MADEPrior:
         logp = log_softmax(self._logits(x)) * xp.reshape(x, (-1, self.n_positions, self.n_codes))
         return current().to_host(xp.sum(logp, axis=(1, 2)))
 
-    def loss(self, codes):
-        """{"loss"}: the mean negative log-likelihood, nats per code sequence."""
+    def loss(self, codes, rng=None):
+        """{"loss"}: the mean negative log-likelihood, nats per code sequence (rng is not used:
+        it is there so that ``vaelite.fit`` can train the prior like a model)."""
         return self._forward(codes)[0]
 
-    def loss_and_grads(self, codes):
+    def loss_and_grads(self, codes, rng=None):
         """Same numbers as ``loss``; also fills every gradient by backprop.
 
         With p = softmax(logits) at each position and y the one-hot code,
