@@ -18,6 +18,7 @@ and says {"pid", "first_call_s", "data", "info"}. Then, per command:
     {"cmd": "run", "steps"}     -> {"seconds", "loss"}     the timed block (includes the sync)
     {"cmd": "losses", "steps"}  -> {"losses"}              the loss of every step (for tests)
     {"cmd": "gemm", "hidden", "latent", "batch"} -> {"seconds"}   the GEMM bound's products
+    {"cmd": "profile", "steps", "repeats"} -> vaelite.benchmark.profile_step's dict (vaelite only)
     {"cmd": "finish"}           -> {"steps", "final_neg_elbo"}
     {"cmd": "quit"}
 
@@ -299,6 +300,16 @@ def serve(impl, threads):
                 from vaelite.benchmark import time_gemms
                 reply({"seconds": time_gemms(tuple(msg["hidden"]), msg["latent"], msg["batch"],
                                              repeats=msg.get("repeats", 7))})
+            elif cmd == "profile":
+                if not isinstance(trainer, VaeliteTrainer):
+                    raise ValueError(f"the profile times vaelite's backend primitives; {impl} "
+                                     "has none")
+                import vaelite
+                from vaelite.benchmark import profile_step
+                reply({**profile_step(trainer.run, trainer.xp, spec["hidden"], spec["latent"],
+                                      spec["batch"], msg.get("steps", 100),
+                                      msg.get("repeats", 5)),
+                       "library": os.path.dirname(vaelite.__file__)})
             elif cmd == "finish":
                 reply({"steps": trainer.steps,
                        "final_neg_elbo": negative_elbo(trainer.weights(), spec["hidden"],

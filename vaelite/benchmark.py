@@ -108,6 +108,117 @@ def time_gemms(hidden, latent, batch, repeats=7, min_time=0.2):
 
 
 # ---------------------------------------------------------------------------------------------
+# Profile of one training step: GEMM, each primitive of the backend, and the rest
+
+# the backend methods a profile times (those the backend has); matmul (a weight gradient's product)
+# is part of the GEMM time and is not wrapped
+PROFILED = ("binarize", "standard_normal", "bias_act_forward", "bias_act_backward",
+            "reparam_kl_forward", "reparam_kl_backward", "bernoulli_nll", "adam_update",
+            "adam_step")
+
+
+def _timed(spent, depth, name, method):
+    """``method`` wrapped to add its wall time to ``spent[name]``; a call made from inside
+    another wrapped call is counted once, by the outer one."""
+    def wrapper(*args, **kwargs):
+        depth[0] += 1
+        t0 = time.perf_counter()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            depth[0] -= 1
+            if depth[0] == 0:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - t0
+    return wrapper
+
+
+def profile_step(run, backend, hidden, latent, batch, steps=100, repeats=5, input_dim=784):
+    """Where the time of one training step goes (seconds per step, medians over ``repeats``
+    blocks of ``steps`` steps). ``run(n)`` trains n steps; ``backend`` is the backend object
+    the steps use. Run it in a process whose BLAS has the thread count being profiled.
+
+    - "total_s": the step, timed as it runs (no instrumentation);
+    - "gemm_s": the matrix products of one step alone (``time_gemms``, the GEMM bound);
+    - "kernels_s": per primitive of the backend (``PROFILED``: bias + activation, reparameter-
+      ization + KL, Bernoulli NLL, Adam, binarization with its uniform draws, the N(0, 1) draws),
+      the wall time of its calls per step, Python dispatch included, timed by wrapping the
+      backend object's methods in a second series of blocks;
+    - "rest_s": total - GEMM - kernels: Python glue between the calls, indexing, input checks,
+      and the products' extra time inside the step (e.g. cold caches);
+    - "uniform_draws_s": the uniform draws of one step's binarization timed alone (part of
+      "binarize"); "python_calls_per_step": function calls per step counted by cProfile.
+    """
+    import cProfile
+    import pstats
+
+    run(max(3, steps // 10))  # warm
+    totals = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run(steps)
+        totals.append((time.perf_counter() - t0) / steps)
+    spent, depth = {}, [0]
+    names = [n for n in PROFILED if hasattr(backend, n)]
+    per_block = {n: [] for n in names}
+    for n in names:  # an instance attribute shadows the class's method until deleted
+        setattr(backend, n, _timed(spent, depth, n, getattr(backend, n)))
+    try:
+        for _ in range(repeats):
+            spent.clear()
+            run(steps)
+            for n in names:
+                per_block[n].append(spent.get(n, 0.0) / steps)
+    finally:
+        for n in names:
+            delattr(backend, n)
+    kernels = {n: median(v) for n, v in per_block.items() if any(v)}
+    profiler = cProfile.Profile()
+    profiler.runcall(run, steps)
+    calls = pstats.Stats(profiler).total_calls / steps
+    rng = np.random.default_rng(0)
+    draws = []
+    for _ in range(repeats * 10):
+        t0 = time.perf_counter()
+        rng.random((batch, input_dim), dtype=np.float32)
+        draws.append(time.perf_counter() - t0)
+    total, gemm = median(totals), time_gemms(tuple(hidden), latent, batch)
+    return {"total_s": total, "total_s_blocks": totals, "gemm_s": gemm,
+            "fraction_of_gemm_bound": gemm / total, "kernels_s": kernels,
+            "rest_s": total - gemm - sum(kernels.values()), "uniform_draws_s": median(draws),
+            "python_calls_per_step": calls, "steps": steps, "repeats": repeats}
+
+
+PROFILE_PARTS = ("GEMM", "Adam", "binarize", "Bernoulli NLL", "bias + activation",
+                 "reparameterization + KL", "N(0, 1) draws", "rest (Python, indexing)")
+_PART_OF = {"adam_update": "Adam", "adam_step": "Adam", "binarize": "binarize",
+            "bernoulli_nll": "Bernoulli NLL", "bias_act_forward": "bias + activation",
+            "bias_act_backward": "bias + activation", "reparam_kl_forward":
+            "reparameterization + KL", "reparam_kl_backward": "reparameterization + KL",
+            "standard_normal": "N(0, 1) draws"}
+
+
+def profile_parts(profile):
+    """A profile's seconds per step grouped into ``PROFILE_PARTS`` (they add up to the total)."""
+    parts = dict.fromkeys(PROFILE_PARTS, 0.0)
+    parts["GEMM"] = profile["gemm_s"]
+    for name, seconds in profile["kernels_s"].items():
+        parts[_PART_OF[name]] += seconds
+    parts["rest (Python, indexing)"] = profile["rest_s"]
+    return parts
+
+
+def format_profile(profile):
+    """One profile as text: milliseconds per step by part, and the fraction of the bound."""
+    total = profile["total_s"]
+    lines = [f"{'part':<26}{'ms/step':>8}{'share':>7}"]
+    for part, seconds in profile_parts(profile).items():
+        lines.append(f"{part:<26}{1e3 * seconds:8.3f}{seconds / total:7.1%}")
+    lines.append(f"{'total':<26}{1e3 * total:8.3f}  -> {profile['fraction_of_gemm_bound']:.2f}"
+                 f" of the GEMM bound; {profile['python_calls_per_step']:.0f} Python calls")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
 # Statistics
 
 def median(values):
@@ -460,6 +571,75 @@ def measure_threads(threads, configs, impls, repeats, min_time, warmup, settle_s
         for w in workers.values():
             w.close()
     return rows
+
+
+def measure_profiles(scripts=None, threads=(1, 2), model="784-400-20", batch=128, rounds=3,
+                     steps=100, repeats=3, warmup=20, settle_s=0.3, impl="numba", verbose=True):
+    """Profiles of vaelite's training step (``profile_step``), one worker process per library
+    and thread count. ``scripts``: {label: path of a ``benchmarks/workers.py``}; each worker
+    imports the vaelite tree next to its script, so an older checkout (with this file and the
+    workers copied in) can be profiled beside the current one. Per thread count the libraries
+    take turns, ``rounds`` times in a rotating order. Returns a JSON-ready dict: {"rows": one
+    profile per label, thread count and round, "meta"}; ``summarize_profiles`` reduces it."""
+    scripts = scripts or {"current": str(WORKER_SCRIPT)}
+    hidden, latent = MODELS[model]
+    rows = []
+    for n in threads:
+        workers = {}
+        try:
+            for label, script in scripts.items():
+                _log(verbose, f"[profile {n} thread(s)] starting {label} ({script})")
+                workers[label] = Worker(impl, n, script)
+                workers[label].call("setup", hidden=list(hidden), latent=latent, batch=batch,
+                                    warmup=warmup, seed=0)
+            labels = list(workers)
+            for r in range(rounds):
+                for label in labels[r % len(labels):] + labels[:r % len(labels)]:
+                    time.sleep(settle_s)
+                    load = os.getloadavg()[0]
+                    reply = workers[label].call("profile", steps=steps, repeats=repeats)
+                    rows.append({"label": label, "threads": n, "round": r, "model": model,
+                                 "batch": batch, "loadavg_1min": [load, os.getloadavg()[0]],
+                                 **reply})
+                    _log(verbose, f"  {label} round {r}: {1e3 * reply['total_s']:.2f} ms, "
+                                  f"{reply['fraction_of_gemm_bound']:.2f} of the bound")
+        finally:
+            for w in workers.values():
+                w.close()
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "processor": cpu_name(),
+            "cpus": os.cpu_count(), "git": git_state(), "versions": versions(),
+            "scripts": dict(scripts), "rounds": rounds, "steps": steps, "repeats": repeats,
+            "impl": impl, "method": "profile_step in one worker per library and thread count, "
+                                    "rounds alternating in a rotating order; medians"}
+    return {"rows": rows, "meta": meta}
+
+
+def summarize_profiles(results):
+    """{(label, threads): one profile}: per label and thread count the medians over the rounds
+    (total, GEMM, each kernel; the rest recomputed from them), and "paired_total_ratio": for a
+    second label, the median over rounds of (its total / the first label's total)."""
+    groups = {}
+    for row in results["rows"]:
+        groups.setdefault((row["label"], row["threads"]), []).append(row)
+    out = {}
+    for key, rows in groups.items():
+        names = sorted({n for r in rows for n in r["kernels_s"]})
+        kernels = {n: median(r["kernels_s"].get(n, 0.0) for r in rows) for n in names}
+        total, gemm = median(r["total_s"] for r in rows), median(r["gemm_s"] for r in rows)
+        out[key] = {"label": key[0], "threads": key[1], "total_s": total, "gemm_s": gemm,
+                    "fraction_of_gemm_bound": gemm / total, "kernels_s": kernels,
+                    "rest_s": total - gemm - sum(kernels.values()),
+                    "uniform_draws_s": median(r["uniform_draws_s"] for r in rows),
+                    "python_calls_per_step": median(r["python_calls_per_step"] for r in rows),
+                    "fractions_by_round": [r["gemm_s"] / r["total_s"] for r in rows],
+                    "loadavg_1min": [x for r in rows for x in r["loadavg_1min"]]}
+    labels = list(dict.fromkeys(r["label"] for r in results["rows"]))
+    for (label, n), prof in out.items():
+        if label != labels[0] and (labels[0], n) in out:
+            base = {r["round"]: r["total_s"] for r in groups[(labels[0], n)]}
+            prof["paired_total_ratio"] = median(r["total_s"] / base[r["round"]]
+                                                for r in groups[(label, n)])
+    return out
 
 
 def measure_memory(configs, impls, verbose=True, script=None):
