@@ -14,9 +14,9 @@ EXAMPLES = """examples:
 
 
 def _add_selection(parser):
-    parser.add_argument("--chapter", nargs="+", default=[], metavar="N",
+    parser.add_argument("--chapter", nargs="+", default=None, metavar="N",
                         help="the exercises of these chapters (4, 04, A1)")
-    parser.add_argument("--exercise", nargs="+", default=[], metavar="NAME",
+    parser.add_argument("--exercise", nargs="+", default=None, metavar="NAME",
                         help="these exercises (ch04.iwae_bound ...)")
 
 
@@ -32,7 +32,7 @@ def add_command(commands, formatter):
 
     listing = actions.add_parser("list", formatter_class=formatter, epilog=EXAMPLES,
                                  help="every exercise: chapter, name, minutes, title")
-    listing.add_argument("--chapter", nargs="+", default=[], metavar="N",
+    listing.add_argument("--chapter", nargs="+", default=None, metavar="N",
                          help="only these chapters")
     listing.set_defaults(run=cmd_list)
 
@@ -71,7 +71,7 @@ def add_command(commands, formatter):
 
 
 def cmd_list(args):
-    chosen = select(args.chapter, require=False)
+    chosen = select(args.chapter or (), require=False)
     width = max(len(ex.name) for ex in chosen)
     print(f"{'chapter':7}  {'exercise':{width}}  minutes  title")
     for ex in chosen:
@@ -82,7 +82,7 @@ def cmd_list(args):
 
 def cmd_workbook(args):
     from .workbook import write_workbook
-    chosen = select(args.chapter, args.exercise)
+    chosen = select(args.chapter or (), args.exercise or ())
     path = write_workbook(chosen, args.out, book_url=args.book_url)
     print(f"wrote {path}: {len(chosen)} exercises "
           f"({sum(ex.minutes for ex in chosen)} minutes): {', '.join(ex.name for ex in chosen)}")
@@ -110,13 +110,13 @@ def cmd_grade(args):
     if args.output_limit < 0:
         raise ValueError(f"--output-limit {args.output_limit}: expected a count >= 0")
     files = submissions(args.submissions)
-    names = args.exercise
+    names = args.exercise or ()
     if not args.chapter and not names:
         names = _listed_in_workbooks(files)
         if not names:
             raise ValueError("the submissions list no exercises (no workbook metadata): pass "
                              "--chapter N [N ...] or --exercise NAME [NAME ...]")
-    chosen = select(args.chapter, names)
+    chosen = select(args.chapter or (), names)
     start = time.perf_counter()
 
     def progress(student, rows):

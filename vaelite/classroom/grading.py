@@ -91,7 +91,11 @@ def _run_once(submission, exercises, timeout, output_limit, folder):
             buffer += chunk
             *lines, buffer = buffer.split(b"\n")
             for line in lines:
-                event = json.loads(line)
+                try:  # the submission shares the process: a garbled line is skipped
+                    event = json.loads(line)
+                    event["event"]
+                except (ValueError, KeyError, TypeError):
+                    continue
                 if event["event"] in ("start", "loading"):
                     deadline = time.monotonic() + timeout  # each exercise has its own limit
                 yield event
@@ -103,7 +107,7 @@ def _run_once(submission, exercises, timeout, output_limit, folder):
 def _row(student, exercise, passed=False, failure="", detail="", **counts):
     row = dict.fromkeys(FIELDS, "")
     row.update(student=student, exercise=exercise, passed=int(bool(passed)), failure=failure,
-               detail=detail, **{k: counts[k] for k in ("cases", "cases_passed",
+               detail=" ".join(str(detail).split()), **{k: counts[k] for k in ("cases", "cases_passed",
                                                           "first_failing_case") if k in counts})
     return row
 
