@@ -6,7 +6,7 @@ import pytest
 
 import vaelite
 from vaelite import VAE
-from vaelite.evaluate import mutual_information_gap
+from vaelite.evaluate import factor_mutual_information, mutual_information_gap
 from vaelite.synthetic import FACTOR_NAMES, SCALE_FRACTIONS, render, shapes_dataset
 from vaelite.train import beta_sweep
 
@@ -103,6 +103,23 @@ def test_mig_matches_a_direct_computation():
     np.testing.assert_allclose(gaps, expected, rtol=1e-12)
     assert mig == pytest.approx(np.mean(expected), rel=1e-12)
     assert 0.2 < mig < 0.9
+
+
+def test_factor_mutual_information_matches_a_direct_computation():
+    rng = np.random.default_rng(3)
+    factors = rng.integers(0, 3, size=(400, 2))
+    codes = np.stack([factors[:, 1] * 2 + rng.integers(0, 2, 400), rng.integers(0, 6, 400)],
+                     axis=1)
+    codes[:2] = [[0, 0], [5, 5]]  # every column spans 0..5: bins = 6 are the values
+    info = factor_mutual_information(codes.astype(float), factors, bins=6)
+    expected = [[_reference_mi(codes[:, j], factors[:, k]) / _reference_mi(factors[:, k],
+                                                                          factors[:, k])
+                 for k in range(2)] for j in range(2)]
+    assert info.shape == (2, 2)
+    np.testing.assert_allclose(info, expected, rtol=1e-12)
+    assert info[0, 1] > 0.9 and info[1, 1] < 0.05  # column 0 holds factor 1, column 1 nothing
+    with pytest.raises(ValueError, match="codes must be"):
+        factor_mutual_information(np.zeros(5), factors[:5])
 
 
 def test_mig_is_one_for_the_factors_zero_for_noise_lower_for_mixtures(grid):

@@ -6,6 +6,7 @@
     active_units(model, x)               how many latent dimensions the encoder uses
     kl_per_dimension(model, x)           the KL of each latent dimension (nats)
     mutual_information_gap(codes, factors) disentanglement against known factors (MIG)
+    factor_mutual_information(codes, factors) the normalized I(z_j; v_k) behind it
 
 Every number is in nats per image, averaged over the examples (the library's loss convention).
 ``rng`` is a ``numpy.random.Generator`` or an integer seed.
@@ -168,25 +169,23 @@ def _entropy(counts):
     return float(-np.sum(p * np.log(p)))
 
 
-def mutual_information_gap(codes, factors, bins=20, *, per_factor=False):
-    """Mutual information gap, MIG (Chen, Li, Grosse & Duvenaud, 2018): in [0, 1], 1 = each
-    factor is captured by one latent dimension alone.
+def factor_mutual_information(codes, factors, bins=20):
+    """I(z_j; v_k) / H(v_k) for every latent dimension j and factor k: (latent, F), in [0, 1].
 
-    codes:   (n, latent) NumPy array, latent >= 2, e.g. the posterior means (``to_host`` them)
+    codes:   (n, latent) NumPy array, e.g. the posterior means (``to_host`` them)
     factors: (n, F) integer array, the true factor values of the same n examples
 
     Each latent dimension is cut into ``bins`` equal-width bins over its range; from the joint
-    histogram of (bin of z_j, value of v_k) comes I(z_j; v_k), divided by H(v_k). For each factor
-    the gap is the largest of these minus the second largest; MIG is the mean gap over factors.
-    With ``per_factor=True`` returns (mig, gaps: (F,)). Estimated from counts, the MI of an
+    histogram of (bin of z_j, value of v_k) comes the plug-in estimate
+    I(z_j; v_k) = H(z_j) + H(v_k) - H(z_j, v_k), divided by the entropy H(v_k) of the factor
+    (the share of the factor's information that z_j holds). Estimated from counts, the MI of an
     unrelated pair is biased up by about (bins - 1)(values - 1) / (2n) nats: use n >> bins.
     """
     bins = checks.integer(bins, "bins", minimum=2)
-    per_factor = checks.flag(per_factor, "per_factor")
     codes = np.asarray(codes)
     factors = np.asarray(factors)
-    if codes.ndim != 2 or not np.issubdtype(codes.dtype, np.number) or codes.shape[1] < 2:
-        raise ValueError(f"codes must be a numeric array (n, latent) with latent >= 2, got "
+    if codes.ndim != 2 or not np.issubdtype(codes.dtype, np.number) or codes.shape[1] < 1:
+        raise ValueError(f"codes must be a numeric array (n, latent), got "
                          f"{codes.dtype} {codes.shape}")
     if not np.all(np.isfinite(codes)):
         raise ValueError("codes contains NaN or Inf")
@@ -199,19 +198,37 @@ def mutual_information_gap(codes, factors, bins=20, *, per_factor=False):
     low, high = codes.min(axis=0), codes.max(axis=0)
     width = np.where(high > low, high - low, 1.0)
     binned = np.minimum(((codes - low) / width * bins).astype(np.int64), bins - 1)  # (n, latent)
-    gaps = []
+    info = np.empty((codes.shape[1], factors.shape[1]))
     for k in range(factors.shape[1]):
         values, v = np.unique(factors[:, k], return_inverse=True)
         if len(values) < 2:
             raise ValueError(f"factors: column {k} takes a single value, so it has no entropy")
         h_v = _entropy(np.bincount(v))
-        info = []
         for j in range(codes.shape[1]):
             joint = np.bincount(binned[:, j] * len(values) + v, minlength=bins * len(values))
             marginal = joint.reshape(bins, len(values)).sum(axis=1)  # counts of z_j's bins
-            info.append(_entropy(marginal) + h_v - _entropy(joint))  # I = H(z) + H(v) - H(z, v)
-        top = np.sort(np.asarray(info))[::-1]
-        gaps.append((top[0] - top[1]) / h_v)
-    gaps = np.clip(np.asarray(gaps), 0.0, 1.0)  # rounding can leave 1 + 1e-16
+            info[j, k] = (_entropy(marginal) + h_v - _entropy(joint)) / h_v
+    return np.clip(info, 0.0, 1.0)  # rounding can leave 1 + 1e-16 or -1e-16
+
+
+def mutual_information_gap(codes, factors, bins=20, *, per_factor=False):
+    """Mutual information gap, MIG (Chen, Li, Grosse & Duvenaud, 2018): in [0, 1], 1 = each
+    factor is captured by one latent dimension alone.
+
+    codes:   (n, latent) NumPy array, latent >= 2, e.g. the posterior means (``to_host`` them)
+    factors: (n, F) integer array, the true factor values of the same n examples
+
+    ``factor_mutual_information`` gives I(z_j; v_k) / H(v_k) for every pair (from histograms
+    with ``bins`` equal-width bins per latent dimension). For each factor the gap is the largest
+    of these minus the second largest; MIG is the mean gap over factors.
+    With ``per_factor=True`` returns (mig, gaps: (F,)).
+    """
+    per_factor = checks.flag(per_factor, "per_factor")
+    codes = np.asarray(codes)
+    if codes.ndim != 2 or not np.issubdtype(codes.dtype, np.number) or codes.shape[1] < 2:
+        raise ValueError(f"codes must be a numeric array (n, latent) with latent >= 2, got "
+                         f"{codes.dtype} {codes.shape}")
+    top = -np.sort(-factor_mutual_information(codes, factors, bins), axis=0)  # descending
+    gaps = np.clip(top[0] - top[1], 0.0, 1.0)
     mig = float(gaps.mean())
     return (mig, gaps) if per_factor else mig
