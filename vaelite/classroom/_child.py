@@ -23,7 +23,7 @@ FILE_SIZE_LIMIT = 64 * 2**20  # bytes a file written by the submission may reach
 
 
 class _CappedOutput(io.TextIOBase):
-    """A text stream that writes at most ``limit`` characters to ``stream``, then drops the rest."""
+    """A text stream that writes at most ``limit`` characters to ``stream``, drops the rest."""
 
     def __init__(self, stream, limit):
         self.stream, self.left = stream, limit
@@ -108,10 +108,13 @@ def load(path):
         defines = re.findall(r"^\s*def\s+(\w+)", source, flags=re.M)
         try:
             code = compile(source, filename, "exec")
-        except (SyntaxError, ValueError) as err:
-            line = getattr(err, "lineno", None)
+        except SyntaxError as err:
             problems.append({"kind": "syntax error", "defines": defines,
-                             "detail": f"{label}, line {line}: {err.msg if hasattr(err, 'msg') else err}"})
+                             "detail": f"{label}, line {err.lineno}: {err.msg}"})
+            continue
+        except ValueError as err:  # e.g. a null byte in the source
+            problems.append({"kind": "syntax error", "defines": defines,
+                             "detail": f"{label}: {err}"})
             continue
         try:
             exec(code, namespace)
@@ -132,8 +135,11 @@ def grade(exercise, function, namespace, problems):
         cause = failed_here[0] if failed_here else None
         kind = "syntax error" if cause and cause["kind"] == "syntax error" else \
             "missing function"
-        detail = (cause["detail"] if cause else f"no function called {function}"
-                  + (f" (the submission had errors: {problems[0]['detail']})" if problems else ""))
+        if cause:
+            detail = cause["detail"]
+        else:
+            detail = f"no function called {function}" + (
+                f" (the submission had errors: {problems[0]['detail']})" if problems else "")
         return {**row, "passed": False, "failure": kind, "detail": detail[:300]}
     try:
         result = run_cases(exercise, func)

@@ -105,10 +105,11 @@ def _run_once(submission, exercises, timeout, output_limit, folder):
 
 
 def _row(student, exercise, passed=False, failure="", detail="", **counts):
+    """A CSV row (the keys FIELDS); counts: cases, cases_passed, first_failing_case."""
     row = dict.fromkeys(FIELDS, "")
+    row.update({key: value for key, value in counts.items() if key in FIELDS})
     row.update(student=student, exercise=exercise, passed=int(bool(passed)), failure=failure,
-               detail=" ".join(str(detail).split()), **{k: counts[k] for k in ("cases", "cases_passed",
-                                                          "first_failing_case") if k in counts})
+               detail=" ".join(str(detail).split()))
     return row
 
 

@@ -9,7 +9,8 @@ from vaelite.exercises import load_all
 
 
 def chapter_id(exercise):
-    """The chapter of an exercise as the book numbers it: "ch04_elbo" -> "04", "chA1_speed" -> "A1"."""
+    """The chapter of an exercise as the book numbers it: "ch04_elbo" -> "04",
+    "chA1_speed" -> "A1"."""
     module = exercise.chapter
     return module[2:].split("_", 1)[0] if module.startswith("ch") else module
 
