@@ -47,7 +47,8 @@ def select(chapter=(), names=(), require=True):
     known = chapters()
     unknown = sorted(wanted - set(known))
     if unknown:
-        raise ValueError(f"--chapter {' '.join(unknown)}: no exercises in that chapter; the "
+        where = "that chapter" if len(unknown) == 1 else "those chapters"
+        raise ValueError(f"--chapter {' '.join(unknown)}: no exercises in {where}; the "
                          f"chapters with exercises are {', '.join(known)}")
     for name in names:
         if name not in registry:
