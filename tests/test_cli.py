@@ -437,3 +437,103 @@ def test_free_bits_and_kl_warmup_reach_the_model(tmp_path, capsys):
     status = main(["train", *TINY, "--model", "autoencoder", "--free-bits", "1",
                    "--out", str(tmp_path / "ae")])
     assert status == 2 and "--free-bits applies to --model vae only" in capsys.readouterr().err
+
+
+VQ = ["--model", "vqvae", "--hidden", "16", "--epochs", "3", "--positions", "3", "--code-dim",
+      "2", "--n-codes", "6", "--prior-epochs", "4", "--prior-hidden", "12", "--lr", "1e-2",
+      "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def runvq(files, tmp_path_factory):
+    """A tiny VQ-VAE and its prior trained by the CLI on strokes.npz: (folder, stdout)."""
+    from contextlib import redirect_stdout
+    from io import StringIO
+    out, buffer = tmp_path_factory.mktemp("runvq") / "run", StringIO()
+    with redirect_stdout(buffer):
+        status = main(["train", "--data", str(files / "strokes.npz"), *VQ, "--out", str(out)])
+    assert status == 0
+    return out, buffer.getvalue()
+
+
+def test_train_a_vqvae_then_its_prior(runvq):
+    from vaelite import VQVAE
+    out, stdout = runvq
+    assert sorted(p.name for p in out.iterdir()) == [
+        "loss_curves.png", "metrics.json", "model.npz", "prior_loss_curves.png",
+        "reconstructions.png", "samples.png", "samples_uniform_prior.png"]
+    model = load(out / "model.npz")
+    assert isinstance(model, VQVAE) and model.prior_trained and model.prior.hidden == [12]
+    assert (model.positions, model.quantizer.code_dim, model.quantizer.n_codes) == (3, 2, 6)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["model"] == model.config()
+    prior = metrics["prior"]
+    assert prior["history"]["epoch"] == [1, 2, 3, 4]
+    nll = prior["history"]["test_loss"]
+    assert prior["test_codes"]["prior_nll"] == pytest.approx(nll[-1], rel=1e-5)
+    assert prior["uniform_nll"] == pytest.approx(3 * np.log(6))
+    assert prior["history"]["train_loss"][-1] < prior["history"]["train_loss"][0]
+    assert 1 <= prior["test_codes"]["perplexity"] <= prior["test_codes"]["used_codes"] <= 6
+    assert [epoch for epoch, _ in prior["revived_codes"]] == [1, 2]  # none after the last
+    assert set(metrics["final_test"]) == {"loss", "recon", "codebook", "commitment"}
+    assert "prior epoch 4/4" in stdout
+    assert f"prior: test NLL {nll[-1]:.2f} nats per code sequence" in stdout
+
+
+def test_evaluate_a_vqvae_reports_codes_prior_and_a_bound(runvq, files, capsys):
+    from vaelite.data import load_array_file
+    from vaelite.train import prepare_test_images
+    out, _ = runvq
+    assert main(["evaluate", str(out / "model.npz")]) == 0
+    text = capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    recon = float(re.search(r"reconstruction -log p\(x\|c\): ([\d.]+) nats", text).group(1))
+    nll = float(re.search(r"prior NLL -log p\(c\): ([\d.]+) nats per code", text).group(1))
+    bound = float(re.search(r"upper bound on -log p\(x\): ([\d.]+) nats", text).group(1))
+    assert recon == pytest.approx(metrics["final_test"]["recon"], abs=0.006)
+    assert nll == pytest.approx(metrics["prior"]["test_codes"]["prior_nll"], abs=0.006)
+    # the bound, recomputed from the model: mean over images of -log p(x|c*) - log p(c*)
+    model = load(out / "model.npz")
+    x = prepare_test_images(load_array_file(files / "strokes.npz", test_size=0.1,
+                                            seed=0).x_test, "dynamic")
+    codes = model.encode(x)
+    log_joint = (model.likelihood.log_prob(model.decoder.forward(model.code(x)), x)
+                 + model.prior.log_prob(codes))  # log p(x|c*) + log p(c*), per image
+    assert bound == pytest.approx(-np.mean(log_joint), abs=0.011)
+    used = len(np.unique(codes))
+    assert f"codebook: {used} of 6 codes used" in text
+    assert "importance-weighted NLL (k=" not in text and "--k does not apply" in text
+
+
+def test_sample_a_vqvae_from_its_prior_or_a_uniform_one(runvq, tmp_path, capsys):
+    out, _ = runvq
+    for extra in ([], ["--prior", "uniform"]):
+        target = tmp_path / f"s{len(extra)}.png"
+        assert main(["sample", str(out / "model.npz"), "--n", "8", *extra,
+                     "--out", str(target)]) == 0
+        assert target.read_bytes().startswith(PNG)
+    capsys.readouterr()
+    from vaelite import VQVAE
+    untrained = save(VQVAE(input_dim=64, hidden=(8,), positions=2, code_dim=2, n_codes=4),
+                     tmp_path / "untrained.npz")
+    status = main(["sample", str(untrained), "--out", str(tmp_path / "u.png")])
+    assert_one_line_error(capsys, status, "prior of this VQVAE is untrained")
+    assert main(["sample", str(untrained), "--prior", "uniform",
+                 "--out", str(tmp_path / "u.png")]) == 0
+
+
+@pytest.mark.parametrize("args, match", [
+    (["train", "--model", "vae", "--n-codes", "8"], "--n-codes applies to --model vqvae only"),
+    (["train", "--prior-epochs", "2"], "--prior-epochs applies to --model vqvae only"),
+    (["train", "--model", "vqvae", "--beta", "4"], "--beta applies to --model vae"),
+    (["train", "--model", "vqvae", "--positions", "0"], "--positions: expected a positive"),
+])
+def test_vqvae_option_errors_are_one_line(args, match, capsys):
+    assert_one_line_error(capsys, main(args), match)
+
+
+def test_sample_prior_option_needs_a_vqvae(run2, tmp_path, capsys):
+    out, _ = run2
+    status = main(["sample", str(out / "model.npz"), "--prior", "uniform",
+                   "--out", str(tmp_path / "x.png")])
+    assert_one_line_error(capsys, status, "--prior needs a VQ-VAE")

@@ -337,7 +337,7 @@ def test_reinit_callback_revives_a_dead_code_with_fresh_adam_moments(backend):
     codebook[2] = 1e3
     for state in (opt.m[slot], opt.v[slot]):
         state[...] = 0.5  # stale moments, as a code that moved away would carry
-    revive = reinit_dead_codes(x, opt, every=2, seed=1)
+    revive = reinit_dead_codes(x, opt, every=2, seed=1, last_epoch=3)
     revive(1, model, None)
     assert revive.revived == []  # every 2 epochs: not at epoch 1
     revive(2, model, None)
@@ -349,6 +349,9 @@ def test_reinit_callback_revives_a_dead_code_with_fresh_adam_moments(backend):
     for state in (opt.m[slot], opt.v[slot]):
         assert np.all(state[dead] == 0) and np.all(state[alive] == 0.5)
     moved = codebook[2].copy()
+    codebook[3] = 1e3  # dead too, but after last_epoch nothing is revived
+    revive(4, model, None)
+    assert len(revive.revived) == 1 and np.all(codebook[3] == 1e3)
     vaelite.fit(model, x, 1, B, opt, binarize=None, progress=False)
     assert model.quantizer.counts[2] > 0  # chosen again
     assert not np.array_equal(codebook[2], moved)  # and trained

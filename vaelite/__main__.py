@@ -29,10 +29,16 @@ EXAMPLES = """examples:
   vaelite sample runs/vae20/model.npz --n 64 --out samples.png
   vaelite train --model cvae --epochs 20 --out runs/cvae    (a conditional VAE: needs labels)
   vaelite sample runs/cvae/model.npz --label 7 --out sevens.png
+  vaelite train --model vqvae --positions 8 --code-dim 4 --n-codes 32 --prior-epochs 20 \
+      --out runs/vq                    (a VQ-VAE, then its autoregressive prior over the codes)
+  vaelite sample runs/vq/model.npz --prior uniform --out garbage.png
 """
 
 MNIST_DATA = ("subset", "full")
 DEFAULT_TEST_SIZE = 0.1  # the share of your own images held out for testing
+VQ_DEFAULTS = {"positions": 4, "code_dim": 8, "n_codes": 32, "beta_commit": 0.25,
+               "prior_hidden": [64], "prior_epochs": 10}  # --model vqvae's options
+VQ_REVIVE_IMAGES = 1000  # dead codes are moved onto encoder outputs of this many training images
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -113,11 +119,14 @@ def build_parser():
                     "(per-epoch history, final test numbers, config, data source and split) and\n"
                     "PNG figures (loss curves, reconstructions, samples; latent scatter and\n"
                     "manifold when --latent is 2). Nothing is written if training diverges.")
-    train.add_argument("--model", choices=("vae", "cvae", "autoencoder"), default="vae",
-                       help="a variational autoencoder, a conditional VAE (needs labels) or a "
-                            "deterministic autoencoder")
+    train.add_argument("--model", choices=("vae", "cvae", "autoencoder", "vqvae"),
+                       default="vae",
+                       help="a variational autoencoder, a conditional VAE (needs labels), a "
+                            "deterministic autoencoder, or a VQ-VAE (discrete codes) followed "
+                            "by its autoregressive prior")
     train.add_argument("--latent", type=_positive_int, default=20, metavar="N",
-                       help="number of latent dimensions (2 adds latent-space figures)")
+                       help="number of latent dimensions (2 adds latent-space figures); not "
+                            "for vqvae, whose code is --positions x --code-dim")
     train.add_argument("--hidden", type=_positive_int, nargs="+", default=[400], metavar="N",
                        help="hidden layer sizes of the encoder (the decoder mirrors them)")
     train.add_argument("--activation", choices=("relu", "leaky_relu", "tanh", "softplus"),
@@ -132,6 +141,18 @@ def build_parser():
     train.add_argument("--kl-warmup", type=_float_at_least(0, strict=False), default=0.0,
                        metavar="EPOCHS", help="KL warm-up: beta rises linearly from 0 over "
                        "this many epochs (0: off); VAE only")
+    vq = {"positions": "code vectors per image", "code_dim": "size of each code vector",
+          "n_codes": "codebook size", "prior_epochs": "epochs of the prior's training"}
+    for key, what in vq.items():
+        train.add_argument("--" + key.replace("_", "-"), type=_positive_int, default=None,
+                           metavar="N", help=f"--model vqvae: {what} (default "
+                                             f"{VQ_DEFAULTS[key]})")
+    train.add_argument("--beta-commit", type=_float_at_least(0, strict=False), default=None,
+                       metavar="BETA", help=f"--model vqvae: weight of the commitment loss (default "
+                            f"{VQ_DEFAULTS['beta_commit']})")
+    train.add_argument("--prior-hidden", type=_positive_int, nargs="+", default=None,
+                       metavar="N", help=f"--model vqvae: hidden sizes of the MADE prior over "
+                                         f"the codes (default {VQ_DEFAULTS['prior_hidden'][0]})")
     train.add_argument("--epochs", type=_positive_int, default=10, metavar="N",
                        help="passes over the data")
     train.add_argument("--batch-size", type=_positive_int, default=128, metavar="N",
@@ -205,6 +226,9 @@ def build_parser():
     sample.add_argument("--label", type=int, default=None, metavar="CLASS",
                         help="with a conditional VAE (--model cvae): draw this class (default: "
                              "random classes)")
+    sample.add_argument("--prior", choices=("learned", "uniform"), default=None,
+                        help="with a VQ-VAE: draw the codes from its trained prior (learned, "
+                             "the default) or uniformly (to see why a prior is needed)")
     sample.add_argument("--out", default="samples.png", metavar="PNG", help="PNG file to write")
     sample.add_argument("--image-shape", type=_positive_int, nargs=2, default=None,
                         metavar=("H", "W"),
@@ -220,14 +244,19 @@ def build_parser():
 # --------------------------------------------------------------------------- commands
 
 def cmd_train(args):
-    from .models import CVAE, VAE, Autoencoder
+    from .models import CVAE, VAE, VQVAE, Autoencoder
     from .optim import Adam
-    from .train import TrainingDiverged, fit
+    from .train import TrainingDiverged, fit, reinit_dead_codes
 
     for option, value, default in (("--beta", args.beta, 1.0), ("--free-bits", args.free_bits, 0),
                                    ("--kl-warmup", args.kl_warmup, 0)):
-        if args.model == "autoencoder" and value != default:
+        if args.model in ("autoencoder", "vqvae") and value != default:
             raise ValueError(f"{option} applies to --model vae only (or cvae)")
+    for key in VQ_DEFAULTS:
+        if args.model != "vqvae" and getattr(args, key) is not None:
+            raise ValueError(f"--{key.replace('_', '-')} applies to --model vqvae only")
+        if args.model == "vqvae" and getattr(args, key) is None:
+            setattr(args, key, VQ_DEFAULTS[key])
     # A Bernoulli decoder, and binarization, need values in [0, 1].
     unit = args.binarize != "none" or args.likelihood == "bernoulli"
     data, source = _training_data(args, unit)
@@ -239,6 +268,11 @@ def cmd_train(args):
         n_classes, y_train, y_test = _class_labels(data, args.data)
         model = CVAE(beta=args.beta, free_bits=args.free_bits, n_classes=n_classes, **common)
         train_data, test_data = (x_train, y_train[:args.n_train]), (data.x_test, y_test)
+    elif args.model == "vqvae":
+        del common["latent_dim"]  # the code is positions x code_dim
+        model = VQVAE(positions=args.positions, code_dim=args.code_dim, n_codes=args.n_codes,
+                      beta_commit=args.beta_commit, prior_hidden=args.prior_hidden, **common)
+        train_data, test_data = x_train, data.x_test
     else:
         model = (VAE(beta=args.beta, free_bits=args.free_bits, **common)
                  if args.model == "vae" else Autoencoder(**common))
@@ -253,13 +287,17 @@ def cmd_train(args):
               f"({history.seconds[-1]:.1f} s)", flush=True)
 
     untouched = f"nothing was written to {out}"
+    optimizer = Adam(model.parameters(), lr=args.lr)
+    callbacks = [report] if args.no_progress else []
+    if args.model == "vqvae":  # dead codes are moved back among the encoder outputs
+        callbacks.insert(0, reinit_dead_codes(x_train[:VQ_REVIVE_IMAGES], optimizer,
+                                              seed=args.seed, last_epoch=args.epochs - 1))
     start = time.perf_counter()
     try:  # divergence is reported in one line below, without NumPy's overflow warnings
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            history = fit(model, train_data, args.epochs, args.batch_size,
-                          Adam(model.parameters(), lr=args.lr), test_data=test_data,
-                          binarize=binarize, seed=args.seed, progress=not args.no_progress,
-                          callbacks=[report] if args.no_progress else [],
+            history = fit(model, train_data, args.epochs, args.batch_size, optimizer,
+                          test_data=test_data, binarize=binarize, seed=args.seed,
+                          progress=not args.no_progress, callbacks=callbacks,
                           kl_warmup=args.kl_warmup)
     except TrainingDiverged as err:
         raise TrainingDiverged(f"training diverged: {err}; {untouched}") from None
@@ -272,6 +310,10 @@ def cmd_train(args):
                "history": history.as_dict(), "final_test": final,
                "n_train": len(x_train), "n_test": len(data.x_test),
                "train_seconds": seconds}
+    if args.model == "vqvae":
+        metrics["prior"] = _train_vq_prior(model, args, x_train, data.x_test, binarize,
+                                           callbacks[0].revived, untouched)
+        metrics["config"]["model"] = model.config()  # prior_trained is now True
     metrics_text = json.dumps(metrics, indent=2, allow_nan=False) + "\n"
     from . import io
     io.save(model, out / "model.npz", metadata={"training": training, "data": source})
@@ -279,11 +321,51 @@ def cmd_train(args):
     parts = ", ".join(f"{key} {value:.2f}" for key, value in final.items() if key != "loss")
     print(f"final test loss {final['loss']:.2f} nats ({parts}) on {len(data.x_test)} {word}; "
           f"train loss {history.train['loss'][-1]:.2f}; {seconds:.0f} s", flush=True)
+    if args.model == "vqvae":
+        print(_vq_summary(metrics["prior"]), flush=True)
     figures = _save_figures(model, history, data.x_test, data.y_test, source["image_shape"],
-                            binarize, out)
+                            binarize, out, metrics.get("prior"))
     print(f"wrote {out / 'model.npz'}, {out / 'metrics.json'}"
           + "".join(f", {path}" for path in figures))
     return 0
+
+
+def _train_vq_prior(model, args, x_train, x_test, binarize, revived, untouched):
+    """Stage 2 of a VQ-VAE: fit its prior on the codes of the training images (binarized once,
+    as the test images are, unless --binarize none); return the prior's metrics."""
+    from .data import binarize_static
+    from .train import TRAIN_BINARIZE_SEED, TrainingDiverged, fit_prior, prepare_test_images
+
+    x_codes = x_train if binarize is None else binarize_static(x_train, TRAIN_BINARIZE_SEED)
+    x_test = prepare_test_images(x_test, binarize)
+
+    def report(epoch, prior, history):
+        print(f"prior epoch {epoch}/{args.prior_epochs}  train {history.train['loss'][-1]:.2f}"
+              f"  test {history.test['loss'][-1]:.2f} nats per code sequence "
+              f"({history.seconds[-1]:.1f} s)", flush=True)
+
+    start = time.perf_counter()
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            history = fit_prior(model, x_codes, args.prior_epochs, args.batch_size,
+                                seed=args.seed, progress=not args.no_progress, test_data=x_test,
+                                callbacks=[report] if args.no_progress else [])
+    except TrainingDiverged as err:
+        raise TrainingDiverged(f"the prior's training diverged: {err}; {untouched}") from None
+    return {"history": history.as_dict(), "train_seconds": time.perf_counter() - start,
+            "test_codes": model.code_statistics(x_test),
+            "uniform_nll": model.positions * math.log(model.quantizer.n_codes),
+            "n_codes": model.quantizer.n_codes,
+            "revived_codes": [[epoch, dead.tolist()] for epoch, dead in revived]}
+
+
+def _vq_summary(prior):
+    """One line: the prior's test NLL, the codebook's usage and perplexity."""
+    codes = prior["test_codes"]
+    return (f"prior: test NLL {codes['prior_nll']:.2f} nats per code sequence (a uniform prior: "
+            f"{prior['uniform_nll']:.2f}); test codes use {codes['used_codes']} of "
+            f"{prior['n_codes']} codebook vectors, perplexity {codes['perplexity']:.1f}; "
+            f"{prior['train_seconds']:.0f} s")
 
 
 def _class_labels(data, source):
@@ -421,7 +503,9 @@ def cmd_evaluate(args):
                       if key not in ("loss", "nelbo"))
     how = "grey values" if binarize == "none" else f"binarized once, seed {TEST_BINARIZE_SEED}"
     print(described(len(x), how))
-    if "nelbo" in bound:
+    if hasattr(model, "code_statistics"):  # a VQ-VAE: discrete codes and a prior over them
+        _evaluate_codes(model, x, bound, args.checkpoint)
+    elif "nelbo" in bound:
         print(f"test negative ELBO: {bound['nelbo']:.2f} nats ({parts})", flush=True)
         start = time.perf_counter()
         with quiet():
@@ -433,6 +517,25 @@ def cmd_evaluate(args):
         print(f"test reconstruction loss: {bound['loss']:.2f} nats (an autoencoder has no "
               "ELBO or likelihood)")
     return 0
+
+
+def _evaluate_codes(model, x, bound, path):
+    """Print a VQ-VAE's test numbers: reconstruction, the prior's NLL, codebook use, and the
+    bound on -log p(x) that holds for a deterministic code (no importance sampling applies)."""
+    stats = model.code_statistics(x)
+    print(f"test reconstruction -log p(x|c): {bound['recon']:.2f} nats (codebook loss "
+          f"{bound['codebook']:.2f}, commitment {bound['commitment']:.2f})")
+    print(f"codebook: {stats['used_codes']} of {model.quantizer.n_codes} codes used, "
+          f"perplexity {stats['perplexity']:.1f}")
+    if stats["prior_nll"] is None:
+        print("prior: untrained (train with 'vaelite train --model vqvae', which fits it)")
+        return
+    nll = _finite(stats["prior_nll"], "the prior's NLL", path)
+    print(f"prior NLL -log p(c): {nll:.2f} nats per code sequence (uniform: "
+          f"{model.positions * math.log(model.quantizer.n_codes):.2f})")
+    print(f"upper bound on -log p(x): {bound['recon'] + nll:.2f} nats = reconstruction + prior "
+          "NLL, since p(x) = sum_c p(c) p(x|c) >= p(c*) p(x|c*) for the code c* of x (q(c|x) is "
+          "a point mass: no ELBO sampling or importance-weighted NLL, --k does not apply)")
 
 
 def _evaluation_data(args, model, training, source, unit):
@@ -496,8 +599,13 @@ def cmd_sample(args):
     if args.label is not None and not 0 <= args.label < model.n_classes:
         raise ValueError(f"--label {args.label}: the model knows classes 0 to "
                          f"{model.n_classes - 1}")
+    if args.prior is not None and not hasattr(model, "sample_codes"):
+        raise ValueError(f"--prior needs a VQ-VAE (train --model vqvae); {args.checkpoint} "
+                         f"holds a {type(model).__name__}")
     from . import plot
     given = {"labels": args.label} if model.uses_labels else {}
+    if args.prior is not None:
+        given = {"prior": args.prior}
     images = model.sample(args.n, np.random.default_rng(args.seed), **given)
     if not np.all(np.isfinite(images)):
         raise FloatingPointError(f"{args.checkpoint}: the samples hold NaN or Inf (a diverged "
@@ -516,8 +624,9 @@ def _write(fig, path):
     return path
 
 
-def _save_figures(model, history, x_test, y_test, image_shape, binarize, out):
-    """Loss curves, reconstructions, samples; latent scatter and manifold for a 2-D latent."""
+def _save_figures(model, history, x_test, y_test, image_shape, binarize, out, prior=None):
+    """Loss curves, reconstructions, samples; latent scatter and manifold for a 2-D latent;
+    for a VQ-VAE (prior: its metrics) the prior's curves and samples from a uniform prior."""
     from . import plot
     from .train import prepare_test_images
 
@@ -532,7 +641,14 @@ def _save_figures(model, history, x_test, y_test, image_shape, binarize, out):
         classes = ({"labels": np.arange(64) % model.n_classes} if model.uses_labels else {})
         images = model.sample(64, np.random.default_rng(0), **classes)
         paths.append(_write(plot.samples_grid(images, image_shape=shape), out / "samples.png"))
-    if model.latent_dim == 2:
+    if prior is not None:
+        paths += [_write(plot.loss_curves(prior["history"], title="the prior over codes: "
+                                          "-log p(c), nats per code sequence"),
+                         out / "prior_loss_curves.png"),
+                  _write(plot.samples_grid(model.sample(64, np.random.default_rng(0), "uniform"),
+                                           title="codes from a uniform prior",
+                                           image_shape=shape), out / "samples_uniform_prior.png")]
+    elif model.latent_dim == 2:
         paths.append(_write(plot.latent_scatter(model.code(x, **given(slice(None))), y_test),
                             out / "latent_scatter.png"))
         if hasattr(model, "sample") and not model.uses_labels:

@@ -287,7 +287,7 @@ def beta_sweep(make_model, betas, data, epochs, *, test_data, seed=0, **fit_kwar
 
 
 def fit_prior(model, x, epochs, batch_size=128, lr=3e-3, seed=0, progress=True,
-              test_data=None):
+              test_data=None, callbacks=()):
     """Train ``model.prior``, the autoregressive prior of a trained VQ-VAE, on the codes of x;
     return a ``History``: ``train["loss"]`` (and ``test["loss"]`` with test_data) is the mean
     negative log-likelihood -log p(c), nats per code sequence, one value per epoch.
@@ -297,7 +297,7 @@ def fit_prior(model, x, epochs, batch_size=128, lr=3e-3, seed=0, progress=True,
     lr)`` and no binarization: fit feeds it the codes' one-hot rows, floats that are exactly
     the MADE's input (``MADEPrior.check_codes`` reads them back). Sets ``model.prior_trained``,
     so that ``model.sample`` draws from it. Retrain the prior after retraining the VQ-VAE: its
-    codes change.
+    codes change. callbacks: as in ``fit``, called ``callback(epoch, model.prior, history)``.
     """
     prior = getattr(model, "prior", None)
     if not callable(getattr(prior, "loss_and_grads", None)) or not hasattr(model,
@@ -307,12 +307,13 @@ def fit_prior(model, x, epochs, batch_size=128, lr=3e-3, seed=0, progress=True,
     codes = prior.one_hot(model.encode(x))  # (n, positions * n_codes), on the backend
     tests = None if test_data is None else prior.one_hot(model.encode(test_data))
     history = fit(prior, codes, epochs, batch_size, Adam(prior.parameters(), lr=lr),
-                  test_data=tests, binarize=None, seed=seed, progress=progress)
+                  test_data=tests, binarize=None, seed=seed, progress=progress,
+                  callbacks=callbacks)
     model.prior_trained = True
     return history
 
 
-def reinit_dead_codes(x, optimizer, every=1, seed=0):
+def reinit_dead_codes(x, optimizer, every=1, seed=0, last_epoch=None):
     """A ``fit`` callback for a VQ-VAE against dead codes: every ``every`` epochs, codes that
     no image of x (n, input_dim) chose are moved onto random encoder outputs of x
     (``model.reinit_dead_codes``), and their rows of the optimizer's state (Adam's moments,
@@ -325,8 +326,11 @@ def reinit_dead_codes(x, optimizer, every=1, seed=0):
         revive.revived      # [(epoch, indices of the codes moved), ...]
 
     optimizer: the one given to ``fit`` (it must hold the codebook). seed: of the draws.
+    last_epoch: no revival after this epoch; give fit's ``epochs - 1`` so that the model fit
+    returns is the one its last test numbers describe (callbacks run after the evaluation).
     """
     every = checks.integer(every, "every")
+    last_epoch = None if last_epoch is None else checks.integer(last_epoch, "last_epoch", 0)
     rng = np.random.default_rng(checks.integer(seed, "seed", minimum=0))
     if not isinstance(optimizer, (Adam, SGD)):
         raise TypeError(f"optimizer must be the vaelite Adam or SGD given to fit, got "
@@ -334,7 +338,7 @@ def reinit_dead_codes(x, optimizer, every=1, seed=0):
     states = [optimizer.m, optimizer.v] if isinstance(optimizer, Adam) else [optimizer.velocity]
 
     def callback(epoch, model, history):
-        if epoch % every:
+        if epoch % every or (last_epoch is not None and epoch > last_epoch):
             return
         codebook = model.quantizer.params["codebook"]
         slot = [i for i, (_, p, _) in enumerate(optimizer.parameters) if p is codebook]
