@@ -147,3 +147,27 @@ def test_a_checkpoint_with_nan_weights_is_refused(tmp_path):
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(ValueError, match=r"bad\.npz: parameter encoder\.2\.W holds NaN or Inf"):
         load(tmp_path / "bad.npz")
+
+
+def test_a_vqvae_checkpoint_holds_its_prior_and_checks_it(tmp_path):
+    """Parameters trained apart from fit (the VQ-VAE's prior, model.checkpoint_parameters())
+    are saved, loaded bit-exactly and checked like the others; a NaN there is refused too."""
+    from vaelite import VQVAE
+    model = perturbed(VQVAE(hidden=(8,), positions=2, code_dim=3, n_codes=5, prior_hidden=(6,)))
+    for _, p, _ in model.prior.parameters():
+        p[...] = np.random.default_rng(4).standard_normal(p.shape)
+    path = save(model, tmp_path / "vq.npz")
+    with np.load(path) as archive:
+        assert "param/prior.layer0.W" in archive.files
+    again = load(path)
+    for (n, a, _), (m, b, _) in zip(model.checkpoint_parameters(),
+                                    again.checkpoint_parameters()):
+        assert n == m and np.array_equal(a, b)
+    codes = np.array([[0, 4], [3, 1]])
+    assert np.array_equal(again.prior.log_prob(codes), model.prior.log_prob(codes))
+    rewrite(path, lambda a: a.pop("param/prior.layer1.b"))
+    with pytest.raises(ValueError, match=r"missing \['prior.layer1.b'\]"):
+        load(path)
+    model.prior.linears[0].params["b"][0] = np.nan
+    with pytest.raises(ValueError, match=r"parameter prior\.layer0\.b holds NaN"):
+        save(model, tmp_path / "bad.npz")
