@@ -62,6 +62,45 @@ def test_adam_twin_extreme_gradients(dtype):
         np.testing.assert_allclose(w, r, **tol(dtype))
 
 
+def _adam_arrays(shapes, dtype, seed):
+    rng = np.random.default_rng(seed)
+    return [[rand(rng, s, dtype) for s in shapes], [rand(rng, s, dtype) for s in shapes],
+            [rand(rng, s, dtype, 0.1) for s in shapes],
+            [np.abs(rand(rng, s, dtype)) for s in shapes]]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_adam_step_of_a_whole_model_equals_reference(monkeypatch, dtype, threads):
+    """One kernel call for every parameter, cut into chunks for two threads or not: the
+    reference's numbers, and with two threads exactly the one-thread numbers."""
+    from vaelite.backends import numba_backend
+    monkeypatch.setattr(numba_backend, "_threads", lambda: threads)
+    monkeypatch.setattr(numba_backend, "SPLIT_MIN", 100)  # split even these small arrays
+    shapes = [(64, 40), (40,), (40, 6), (6,), (3, 40), (40,), (40, 64), (64,), ()]
+    ref, twin = _adam_arrays(shapes, dtype, 0), _adam_arrays(shapes, dtype, 0)
+    for t in range(1, 4):
+        REF.adam_step(*ref, 1e-3, 0.9, 0.999, 1e-8, t)
+        NUMBA.adam_step(*twin, 1e-3, 0.9, 0.999, 1e-8, t)
+    serial = _adam_arrays(shapes, dtype, 0)
+    monkeypatch.setattr(numba_backend, "_threads", lambda: 1)
+    for t in range(1, 4):
+        NUMBA.adam_step(*serial, 1e-3, 0.9, 0.999, 1e-8, t)
+    for kind in (0, 2, 3):  # p, m, v
+        for r, w, s in zip(ref[kind], twin[kind], serial[kind]):
+            np.testing.assert_allclose(w, r, **tol(dtype, 1e-3))
+            np.testing.assert_array_equal(w, s)
+
+
+def test_adam_step_falls_back_for_strided_arrays():
+    p, g, m, v = _adam_arrays([(20, 30)], np.float32, 1)
+    p_t = [p[0].T]  # not C-contiguous: a flattened view would be a copy
+    ref = [a[0].T.copy() for a in (p, g, m, v)]
+    NUMBA.adam_step(p_t, [g[0].T], [m[0].T], [v[0].T], 1e-3, 0.9, 0.999, 1e-8, 1)
+    REF.adam_update(*ref, 1e-3, 0.9, 0.999, 1e-8, 1)
+    np.testing.assert_array_equal(p_t[0], ref[0])  # updated in place, as the reference does
+
+
 # ---- bias + activation ----
 
 KINDS = [("leaky_relu", 0.0), ("leaky_relu", 0.2), ("tanh", 0.0), ("sigmoid", 0.0),
@@ -247,6 +286,23 @@ def test_binarize_twin_equals_reference(dtype, shape):
     out = NUMBA.binarize(x, np.random.default_rng(8))
     assert out.dtype == dtype
     np.testing.assert_array_equal(out, REF.binarize(x, np.random.default_rng(8)))
+
+
+@pytest.mark.parametrize("bits", [np.random.PCG64, np.random.Philox])
+@pytest.mark.parametrize("shapes", [[(128, 784)] * 3, [(1, 1), (3, 7), (2, 2), (1, 5)],
+                                    [(0, 3), (5, 5), (17, 33)]])
+def test_binarize_twin_continues_numpys_stream(bits, shapes):
+    """The PCG64 draws made inside the twin are NumPy's: the same images call after call (odd
+    sizes leave half a 64-bit output in the generator), the generator left in NumPy's state, so
+    the next draw of anything else is the same too; other bit generators take NumPy's path."""
+    x = np.random.default_rng(3).random((128, 784), dtype=np.float32)
+    ref_rng, twin_rng = np.random.Generator(bits(11)), np.random.Generator(bits(11))
+    for shape in shapes:
+        xs = x[:shape[0], :shape[1]]
+        np.testing.assert_array_equal(NUMBA.binarize(xs, twin_rng), REF.binarize(xs, ref_rng))
+        if bits is np.random.PCG64:
+            assert twin_rng.bit_generator.state == ref_rng.bit_generator.state
+        np.testing.assert_array_equal(twin_rng.standard_normal(3), ref_rng.standard_normal(3))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -66,6 +66,8 @@ class Adam(Optimizer):
 
     def step(self):
         self.t += 1
-        backend = current()  # its adam_update: the reference, or a fused kernel
-        for (_, p, g), m, v in zip(self.parameters, self.m, self.v):
-            backend.adam_update(p, g, m, v, self.lr, self.beta1, self.beta2, self.eps, self.t)
+        params = [p for _, p, _ in self.parameters]
+        grads = [g for _, _, g in self.parameters]
+        # the backend's adam_step: adam_update of each parameter, or one fused kernel for all
+        current().adam_step(params, grads, self.m, self.v, self.lr, self.beta1, self.beta2,
+                            self.eps, self.t)

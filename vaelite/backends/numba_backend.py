@@ -6,16 +6,82 @@ It falls back to the reference where a twin does not apply (an array that is not
 mixed dtypes, other dimensions), so every call gives the reference's numbers.
 """
 import importlib.util
+import itertools
+import os
+import queue
+import threading
 
 import numpy as np
 
-from ..kernels import activation, adam, bernoulli, binarize, logsumexp, reparam
+from ..kernels import activation, adam, bernoulli, binarize, logsumexp, pcg64, reparam
 from ..kernels._jit import FAST, jit
 from .numpy_backend import NumpyBackend
 
 
 def _contiguous(*arrays):
     return all(a.flags.c_contiguous for a in arrays)
+
+
+# ---- a second thread for the elementwise kernels ----
+#
+# The matrix products use every core (BLAS threads); a serial kernel between them uses one, and
+# the others wait. The kernels release the GIL (``nogil=True``), so a large one can be cut into
+# chunks that this thread and one helper thread take in turn (the helper sleeps on a queue
+# between calls, so it never competes with BLAS). Each element is computed by the same code
+# whichever thread takes it: the numbers do not depend on the split. Used when Numba may use
+# more than one thread (``NUMBA_NUM_THREADS``, which defaults to the number of cores).
+
+SPLIT_MIN = 50_000  # elements: below this, handing work to the helper costs more than it saves
+_helper = None
+
+
+class _Helper:
+    """A daemon thread that runs the functions put on its queue and reports back."""
+
+    def __init__(self):
+        self.pid = os.getpid()  # a forked child has no such thread: it makes its own
+        self.tasks, self.done = queue.SimpleQueue(), queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="vaelite-numba-helper", daemon=True).start()
+
+    def _serve(self):
+        while True:
+            work = self.tasks.get()
+            try:
+                work()
+                self.done.put(None)
+            except BaseException as err:  # raised again in the caller's thread
+                self.done.put(err)
+
+
+def _threads():
+    import numba
+
+    return numba.config.NUMBA_NUM_THREADS
+
+
+def _split(n, work, chunks=8):
+    """work(start, stop) over the range 0..n: at once in this thread for a small n or one
+    thread, else in ``chunks`` pieces taken in turn by this thread and the helper."""
+    global _helper
+    if n < SPLIT_MIN or _threads() < 2:
+        work(0, n)
+        return
+    if _helper is None or _helper.pid != os.getpid():
+        _helper = _Helper()
+    bounds = [n * k // chunks for k in range(chunks + 1)]
+    taken = itertools.count()  # next() on it is atomic under the GIL
+
+    def take_chunks():
+        while (k := next(taken)) < chunks:
+            work(bounds[k], bounds[k + 1])
+
+    _helper.tasks.put(take_chunks)
+    try:
+        take_chunks()
+    finally:
+        err = _helper.done.get()
+    if err is not None:
+        raise err
 
 
 class NumbaBackend(NumpyBackend):
@@ -32,9 +98,17 @@ class NumbaBackend(NumpyBackend):
         return np.matmul(a, b, out=out)  # no temporary
 
     def binarize(self, x, rng):
-        u = rng.random(x.shape, dtype=np.float32)
         x = np.ascontiguousarray(x)
         out = np.empty_like(x)
+        if type(getattr(rng, "bit_generator", None)) is np.random.PCG64:  # default_rng's
+            bits = rng.bit_generator  # NumPy's draws, computed inside the loop (kernels/pcg64)
+            with bits.lock:
+                state = bits.state
+                after = pcg64.compiled_kernel()(x.reshape(-1), out.reshape(-1),
+                                                *pcg64.split_state(state))
+                bits.state = pcg64.join_state(state, *after)
+            return out
+        u = rng.random(x.shape, dtype=np.float32)
         jit(binarize.binarize_numba)(x.reshape(-1), u.reshape(-1), out.reshape(-1))
         return out
 
@@ -116,13 +190,24 @@ class NumbaBackend(NumpyBackend):
         return out
 
     def adam_update(self, p, g, m, v, lr, beta1, beta2, eps, t):
-        arrays = (p, g, m, v)
-        if not all(a.flags.c_contiguous and a.dtype == p.dtype for a in arrays):
-            return super().adam_update(p, g, m, v, lr, beta1, beta2, eps, t)
-        c = p.dtype.type  # constants in the parameters' dtype: float32 math stays float32
-        flat = [a.reshape(-1) for a in arrays]  # views: the kernel writes through them
-        jit(adam.adam_update_numba)(*flat, c(beta1), c(1 - beta1), c(beta2), c(1 - beta2),
-                                    c(lr), c(1 / (1 - beta1**t)), c(1 / (1 - beta2**t)), c(eps))
+        self.adam_step([p], [g], [m], [v], lr, beta1, beta2, eps, t)
+
+    def adam_step(self, params, grads, ms, vs, lr, beta1, beta2, eps, t):
+        dtype = params[0].dtype if len(params) else None
+        if not len(params) == len(grads) == len(ms) == len(vs) or not all(
+                a.shape == p.shape and a.dtype == dtype and a.flags.c_contiguous
+                for p, g, m, v in zip(params, grads, ms, vs) for a in (p, g, m, v)):
+            for p, g, m, v in zip(params, grads, ms, vs):  # the reference, array by array
+                super().adam_update(p, g, m, v, lr, beta1, beta2, eps, t)
+            return
+        c = dtype.type  # constants in the parameters' dtype: float32 math stays float32
+        # flattened views (the kernel writes through them), one tuple per kind of array
+        flat = [tuple(a.reshape(-1) for a in arrays) for arrays in (params, grads, ms, vs)]
+        constants = (c(beta1), c(1 - beta1), c(beta2), c(1 - beta2), c(lr),
+                     c(1 / (1 - beta1**t)), c(1 / (1 - beta2**t)), c(eps))
+        kernel = jit(adam.adam_update_numba)
+        _split(sum(p.size for p in params),
+               lambda start, stop: kernel(*flat, *constants, start, stop))
 
     def logsumexp(self, a, axis):
         if a.ndim != 2 or a.dtype.kind != "f" or axis not in (0, 1, -1, -2):

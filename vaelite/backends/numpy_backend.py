@@ -155,6 +155,11 @@ class NumpyBackend:
         v_hat = v / (1 - beta2**t)
         p -= lr * m_hat / (self.xp.sqrt(v_hat) + eps)
 
+    def adam_step(self, params, grads, ms, vs, lr, beta1, beta2, eps, t):
+        """One Adam step of every parameter: ``adam_update`` of each (p, g, m, v) in turn."""
+        for p, g, m, v in zip(params, grads, ms, vs):
+            self.adam_update(p, g, m, v, lr, beta1, beta2, eps, t)
+
     # ---- importance sampling ----
 
     def logsumexp(self, a, axis):

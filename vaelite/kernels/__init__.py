@@ -6,7 +6,8 @@ reference of each is a method of ``vaelite.backends.numpy_backend.NumpyBackend``
 ``vaelite.backends.numba_backend.NumbaBackend`` calls the twin in its place;
 ``tests/test_backends.py`` holds every twin equal to its reference.
 
-- ``adam.py``        the Adam update of one parameter array, in place  (``adam_update``);
+- ``adam.py``        the Adam update of every parameter array, in place, in one call
+                     (``adam_step``, ``adam_update``);
 - ``activation.py``  bias + activation after a matrix product, and its backward pass
                      (``bias_act_forward``, ``bias_act_backward``);
 - ``reparam.py``     reparameterization z = mu + sigma * eps fused with the closed-form KL to
@@ -14,5 +15,7 @@ reference of each is a method of ``vaelite.backends.numpy_backend.NumpyBackend``
 - ``bernoulli.py``   Bernoulli negative log-likelihood from logits with its gradient
                      (``bernoulli_nll``, ``bernoulli_log_prob``);
 - ``binarize.py``    dynamic binarization x_bin = (u < x) (``binarize``);
+- ``pcg64.py``       the same, with NumPy's PCG64 draws made inside the loop (``binarize``
+                     with ``np.random.default_rng``);
 - ``logsumexp.py``   log-sum-exp over importance samples (``logsumexp``).
 """

@@ -1,23 +1,37 @@
-"""The Adam update of one parameter array, in place.
+"""The Adam update of a model's parameters, in place, in one pass over memory.
 
     m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g^2;
     p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
 
-The NumPy reference makes about eight passes over the array, each allocating a temporary as large
-as the parameter; the Numba twin reads g, m, v, p once and writes m, v, p once.
+The NumPy reference makes about eight passes over each array, each allocating a temporary as
+large as the parameter; the Numba twin reads g, m, v, p once and writes m, v, p once. It takes
+every parameter of the model at once (one call per step instead of one per array), as tuples of
+flattened arrays, and a range of elements of the arrays laid end to end, so that two threads can
+each update a part.
 """
 import numpy as np
 
 
-def adam_update_numba(p, g, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, lr,
-                       inv_c1, inv_c2, eps):
-    """One pass over the flattened (1-D) arrays, in the reference's order of operations. The
-    constants arrive in the arrays' dtype (float32 math stays float32);
-    inv_c1 = 1 / (1 - b1^t) and inv_c2 = 1 / (1 - b2^t) are the bias corrections."""
-    for i in range(p.size):
-        gi = g[i]
-        mi = beta1 * m[i] + one_minus_beta1 * gi
-        vi = beta2 * v[i] + one_minus_beta2 * gi * gi
-        m[i] = mi
-        v[i] = vi
-        p[i] -= lr * (mi * inv_c1) / (np.sqrt(vi * inv_c2) + eps)
+def adam_update_numba(ps, gs, ms, vs, beta1, one_minus_beta1, beta2, one_minus_beta2, lr,
+                      inv_c1, inv_c2, eps, start, stop):
+    """One Adam step of the elements start..stop of the parameters laid end to end.
+    ``ps, gs, ms, vs``: tuples of 1-D arrays (parameter k is ps[k], its gradient gs[k], ...),
+    in the reference's order of operations. The constants arrive in the arrays' dtype (float32
+    math stays float32); inv_c1 = 1 / (1 - b1^t) and inv_c2 = 1 / (1 - b2^t) are the bias
+    corrections."""
+    offset = 0
+    for k in range(len(ps)):
+        size = ps[k].size
+        lo, hi = max(start - offset, 0), min(stop - offset, size)  # this array's share
+        offset += size
+        if lo >= hi:
+            continue
+        # slices with a plain loop over them: a loop LLVM vectorises
+        p, g, m, v = ps[k][lo:hi], gs[k][lo:hi], ms[k][lo:hi], vs[k][lo:hi]
+        for i in range(p.size):
+            gi = g[i]
+            mi = beta1 * m[i] + one_minus_beta1 * gi
+            vi = beta2 * v[i] + one_minus_beta2 * gi * gi
+            m[i] = mi
+            v[i] = vi
+            p[i] -= lr * (mi * inv_c1) / (np.sqrt(vi * inv_c2) + eps)
