@@ -526,6 +526,7 @@ def test_sample_a_vqvae_from_its_prior_or_a_uniform_one(runvq, tmp_path, capsys)
     (["train", "--model", "vae", "--n-codes", "8"], "--n-codes applies to --model vqvae only"),
     (["train", "--prior-epochs", "2"], "--prior-epochs applies to --model vqvae only"),
     (["train", "--model", "vqvae", "--beta", "4"], "--beta applies to --model vae"),
+    (["train", "--model", "vqvae", "--latent", "4"], "--latent does not apply to --model vqvae"),
     (["train", "--model", "vqvae", "--positions", "0"], "--positions: expected a positive"),
 ])
 def test_vqvae_option_errors_are_one_line(args, match, capsys):

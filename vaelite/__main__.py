@@ -124,9 +124,9 @@ def build_parser():
                        help="a variational autoencoder, a conditional VAE (needs labels), a "
                             "deterministic autoencoder, or a VQ-VAE (discrete codes) followed "
                             "by its autoregressive prior")
-    train.add_argument("--latent", type=_positive_int, default=20, metavar="N",
-                       help="number of latent dimensions (2 adds latent-space figures); not "
-                            "for vqvae, whose code is --positions x --code-dim")
+    train.add_argument("--latent", type=_positive_int, metavar="N",
+                       help="number of latent dimensions (default 20; 2 adds latent-space "
+                            "figures); not for vqvae, whose code is --positions x --code-dim")
     train.add_argument("--hidden", type=_positive_int, nargs="+", default=[400], metavar="N",
                        help="hidden layer sizes of the encoder (the decoder mirrors them)")
     train.add_argument("--activation", choices=("relu", "leaky_relu", "tanh", "softplus"),
@@ -252,6 +252,10 @@ def cmd_train(args):
                                    ("--kl-warmup", args.kl_warmup, 0)):
         if args.model in ("autoencoder", "vqvae") and value != default:
             raise ValueError(f"{option} applies to --model vae only (or cvae)")
+    if args.model == "vqvae" and args.latent is not None:
+        raise ValueError("--latent does not apply to --model vqvae: its code is "
+                         "--positions x --code-dim")
+    args.latent = 20 if args.latent is None else args.latent
     for key in VQ_DEFAULTS:
         if args.model != "vqvae" and getattr(args, key) is not None:
             raise ValueError(f"--{key.replace('_', '-')} applies to --model vqvae only")
