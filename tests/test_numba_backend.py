@@ -288,13 +288,18 @@ def test_binarize_twin_equals_reference(dtype, shape):
     np.testing.assert_array_equal(out, REF.binarize(x, np.random.default_rng(8)))
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("bits", [np.random.PCG64, np.random.Philox])
 @pytest.mark.parametrize("shapes", [[(128, 784)] * 3, [(1, 1), (3, 7), (2, 2), (1, 5)],
-                                    [(0, 3), (5, 5), (17, 33)]])
-def test_binarize_twin_continues_numpys_stream(bits, shapes):
+                                    [(0, 3), (5, 5), (17, 33), (1, 9), (2, 3)]])
+def test_binarize_twin_continues_numpys_stream(monkeypatch, threads, bits, shapes):
     """The PCG64 draws made inside the twin are NumPy's: the same images call after call (odd
     sizes leave half a 64-bit output in the generator), the generator left in NumPy's state, so
-    the next draw of anything else is the same too; other bit generators take NumPy's path."""
+    the next draw of anything else is the same too; other bit generators take NumPy's path.
+    With two threads the second half of the pixels starts from a jumped-ahead state."""
+    from vaelite.backends import numba_backend
+    monkeypatch.setattr(numba_backend, "_threads", lambda: threads)
+    monkeypatch.setattr(numba_backend, "SPLIT_MIN", 4)
     x = np.random.default_rng(3).random((128, 784), dtype=np.float32)
     ref_rng, twin_rng = np.random.Generator(bits(11)), np.random.Generator(bits(11))
     for shape in shapes:

@@ -59,15 +59,34 @@ def _threads():
     return numba.config.NUMBA_NUM_THREADS
 
 
-def _split(n, work, chunks=8):
-    """work(start, stop) over the range 0..n: at once in this thread for a small n or one
-    thread, else in ``chunks`` pieces taken in turn by this thread and the helper."""
+def _start_helper():
     global _helper
-    if n < SPLIT_MIN or _threads() < 2:
-        work(0, n)
-        return
     if _helper is None or _helper.pid != os.getpid():
         _helper = _Helper()
+    return _helper
+
+
+def _two(first, second):
+    """(first(), second()), second() run by the helper thread meanwhile."""
+    helper, result = _start_helper(), []
+    helper.tasks.put(lambda: result.append(second()))
+    try:
+        mine = first()
+    finally:
+        err = helper.done.get()
+    if err is not None:
+        raise err
+    return mine, result[0]
+
+
+def _split(n, work, chunks=8, elements=None):
+    """work(start, stop) over the range 0..n: at once in this thread for a small job
+    (``elements``, default n, below ``SPLIT_MIN``) or one thread, else in ``chunks`` pieces
+    taken in turn by this thread and the helper."""
+    if (n if elements is None else elements) < SPLIT_MIN or _threads() < 2 or n < chunks:
+        work(0, n)
+        return
+    helper = _start_helper()
     bounds = [n * k // chunks for k in range(chunks + 1)]
     taken = itertools.count()  # next() on it is atomic under the GIL
 
@@ -75,11 +94,11 @@ def _split(n, work, chunks=8):
         while (k := next(taken)) < chunks:
             work(bounds[k], bounds[k + 1])
 
-    _helper.tasks.put(take_chunks)
+    helper.tasks.put(take_chunks)
     try:
         take_chunks()
     finally:
-        err = _helper.done.get()
+        err = helper.done.get()
     if err is not None:
         raise err
 
@@ -103,14 +122,30 @@ class NumbaBackend(NumpyBackend):
         if type(getattr(rng, "bit_generator", None)) is np.random.PCG64:  # default_rng's
             bits = rng.bit_generator  # NumPy's draws, computed inside the loop (kernels/pcg64)
             with bits.lock:
-                state = bits.state
-                after = pcg64.compiled_kernel()(x.reshape(-1), out.reshape(-1),
-                                                *pcg64.split_state(state))
-                bits.state = pcg64.join_state(state, *after)
+                bits.state = self._binarize_pcg64(x.reshape(-1), out.reshape(-1), bits.state)
             return out
         u = rng.random(x.shape, dtype=np.float32)
         jit(binarize.binarize_numba)(x.reshape(-1), u.reshape(-1), out.reshape(-1))
         return out
+
+    def _binarize_pcg64(self, x, out, state):
+        """Binarize the flat x into out with the draws of a PCG64 in ``state``; returns the
+        state after them. With two threads the helper takes the second half of the pixels,
+        from the state there (NumPy's ``advance`` jumps the stream ahead)."""
+        kernel = pcg64.compiled_kernel()
+        first = int(state["has_uint32"])  # a pixel served by the half left over
+        half_outputs = (x.size - first) // 4  # 64-bit outputs, two pixels each, in half one
+        if x.size < SPLIT_MIN or _threads() < 2 or not half_outputs:
+            return pcg64.join_state(state, *kernel(x, out, *pcg64.split_state(state)))
+        cut = first + 2 * half_outputs
+        jump = np.random.PCG64()
+        jump.state = state
+        jump.advance(half_outputs)  # the state after the first part's outputs
+        second = jump.state
+
+        results = _two(lambda: kernel(x[:cut], out[:cut], *pcg64.split_state(state)),
+                       lambda: kernel(x[cut:], out[cut:], *pcg64.split_state(second)))
+        return pcg64.join_state(state, *results[1])
 
     def bias_act_forward(self, a, b, kind, slope=0.0):
         if not _contiguous(a, b) or a.dtype != b.dtype:
@@ -171,8 +206,10 @@ class NumbaBackend(NumpyBackend):
         inv = logits.dtype.type(1.0 / x.shape[0])
         if logits.dtype == np.float32:  # polynomial exp/log1p that LLVM vectorises
             rows = np.empty(x.shape[0], dtype=np.float32)
-            value = jit(bernoulli.bernoulli_nll_numba_f32, fastmath=FAST)(logits, x, inv,
-                                                                           dlogits, rows)
+            kernel = jit(bernoulli.bernoulli_nll_numba_f32, fastmath=FAST)
+            _split(x.shape[0], lambda start, stop: kernel(logits, x, inv, dlogits, rows,
+                                                          start, stop), elements=x.size)
+            value = rows.sum(dtype=np.float64) * inv  # the examples' NLLs, in one order
         else:
             value = jit(bernoulli.bernoulli_nll_numba, fastmath=FAST)(logits, x, inv, dlogits)
         return logits.dtype.type(value), dlogits
@@ -184,7 +221,7 @@ class NumbaBackend(NumpyBackend):
         if logits.dtype == np.float32:  # the fast twin's per-example NLL (its gradient unused)
             unused = np.empty_like(logits)
             jit(bernoulli.bernoulli_nll_numba_f32, fastmath=FAST)(logits, x, np.float32(1),
-                                                                  unused, out)
+                                                                  unused, out, 0, len(out))
             return np.negative(out, out=out)
         jit(bernoulli.bernoulli_log_prob_numba, fastmath=FAST)(logits, x, out)
         return out

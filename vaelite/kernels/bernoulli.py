@@ -42,13 +42,14 @@ _LN2_HI = np.float32(0.693145751953125)  # ln 2 in two parts (Cody and Waite)
 _LN2_LO = np.float32(1.428606765330187e-06)
 
 
-def bernoulli_nll_numba_f32(logits, x, inv_batch, dlogits, rows):
-    """float32 twin with the polynomial exp and log1p above (vectorised by LLVM). Also writes
-    each example's NLL (summed over pixels) into ``rows``."""
-    batch, dim = logits.shape
+def bernoulli_nll_numba_f32(logits, x, inv_batch, dlogits, rows, start, stop):
+    """float32 twin with the polynomial exp and log1p above (vectorised by LLVM), for the
+    examples (rows) start..stop: writes their gradient into ``dlogits`` and each one's NLL
+    (summed over pixels) into ``rows``; the caller sums ``rows`` (so two threads can each take
+    some rows)."""
+    dim = logits.shape[1]
     one, two = np.float32(1), np.float32(2)
-    total = 0.0
-    for i in range(batch):
+    for i in range(start, stop):
         row = np.float32(0)
         for j in range(dim):
             l = logits[i, j]
@@ -82,8 +83,6 @@ def bernoulli_nll_numba_f32(logits, x, inv_batch, dlogits, rows):
             p = p if l == l else l  # NaN in, NaN out
             dlogits[i, j] = (p - xv) * inv_batch
         rows[i] = row
-        total += row
-    return total * inv_batch
 
 
 def bernoulli_log_prob_numba(logits, x, out):

@@ -28,11 +28,27 @@ _MASK64 = (1 << 64) - 1
 
 def mul_hi(a, b):
     """The high 64 bits of the 128-bit product of two uint64 numbers (exact Python integers
-    here; ``compiled_kernel`` replaces it with one LLVM multiplication before compiling)."""
+    here; compiled, one 64 x 64 -> 128-bit multiplication: ``_compile_helpers``)."""
     return np.uint64((int(a) * int(b)) >> 64)
 
 
-_mul_hi_python = mul_hi
+def affine(s_hi, s_lo, a_hi, a_lo, b_hi, b_lo):
+    """a * s + b (mod 2^128) on (hi, lo) halves: one PCG64 step when (a, b) = (M, c)."""
+    lo = s_lo * a_lo
+    hi = mul_hi(s_lo, a_lo) + s_lo * a_hi + s_hi * a_lo
+    new_lo = lo + b_lo
+    return hi + b_hi + (_ONE if new_lo < lo else _ZERO), new_lo  # carry of the low half
+
+
+def output(s_hi, s_lo):
+    """PCG64's 64-bit output of a state: rotr64(hi xor lo, hi >> 58)."""
+    xored, rot = s_hi ^ s_lo, s_hi >> _U58
+    return (xored >> rot) | (xored << ((_U64 - rot) & _U63))
+
+
+def keep(half, x):
+    """1.0 where NumPy's float32 draw from these 32 random bits, (bits >> 8) 2^-24, is < x."""
+    return 1.0 if np.float32(half >> _U8) * _SCALE < x else 0.0
 
 
 def binarize_pcg64_numba(x, out, s_hi, s_lo, c_hi, c_lo, has_half, half):
@@ -41,21 +57,15 @@ def binarize_pcg64_numba(x, out, s_hi, s_lo, c_hi, c_lo, has_half, half):
     n = x.size
     i = 0
     if has_half and n > 0:  # the high half left over by the previous draw comes first
-        out[0] = 1.0 if np.float32(half >> _U8) * _SCALE < x[0] else 0.0
+        out[0] = keep(half, x[0])
         i, has_half = 1, False
     while i < n:
-        # one PCG64 step: s <- s * M + c (mod 2^128), on (hi, lo) halves
-        lo = s_lo * M_LO
-        hi = mul_hi(s_lo, M_LO) + s_lo * M_HI + s_hi * M_LO
-        s_lo = lo + c_lo
-        s_hi = hi + c_hi + (_ONE if s_lo < lo else _ZERO)  # carry of the low half
-        xored, rot = s_hi ^ s_lo, s_hi >> _U58
-        r = (xored >> rot) | (xored << ((_U64 - rot) & _U63))  # the 64-bit output
-        # two float32 draws: the low half, then the high half
-        out[i] = 1.0 if np.float32((r & _LOW32) >> _U8) * _SCALE < x[i] else 0.0
+        s_hi, s_lo = affine(s_hi, s_lo, M_HI, M_LO, c_hi, c_lo)  # s <- M s + c
+        r = output(s_hi, s_lo)
+        out[i] = keep(r & _LOW32, x[i])  # the low half, then the high half
         half = r >> _U32
         if i + 1 < n:
-            out[i + 1] = 1.0 if np.float32(half >> _U8) * _SCALE < x[i + 1] else 0.0
+            out[i + 1] = keep(half, x[i + 1])
         else:
             has_half = True  # an odd count: the high half waits for the next draw
         i += 2
@@ -76,19 +86,25 @@ def join_state(state, s_hi, s_lo, has_half, half):
 
 
 def compiled_kernel():
-    """The compiled twin, with ``mul_hi`` as one 64 x 64 -> 128-bit multiplication."""
+    """The compiled twin (its helpers compiled into it)."""
     from ._jit import jit
 
-    global mul_hi
-    if mul_hi is _mul_hi_python:
-        mul_hi = _intrinsic_mul_hi()
+    _compile_helpers()
     return jit(binarize_pcg64_numba)
 
 
-def _intrinsic_mul_hi():
+_helpers_compiled = False
+
+
+def _compile_helpers():
+    """Let Numba compile calls to the helpers above; ``mul_hi`` becomes one LLVM 128-bit
+    multiplication (numba is imported only here, when the numba backend first binarizes)."""
+    global _helpers_compiled
+    if _helpers_compiled:
+        return
     from llvmlite import ir
     from numba import types
-    from numba.extending import intrinsic
+    from numba.extending import intrinsic, overload, register_jitable
 
     @intrinsic
     def mul_hi_128(typingctx, a, b):
@@ -98,4 +114,7 @@ def _intrinsic_mul_hi():
             return builder.trunc(builder.lshr(product, ir.Constant(wide, 64)), ir.IntType(64))
         return types.uint64(types.uint64, types.uint64), codegen
 
-    return mul_hi_128
+    overload(mul_hi)(lambda a, b: lambda a, b: mul_hi_128(a, b))
+    for helper in (affine, output, keep):
+        register_jitable(helper)
+    _helpers_compiled = True
