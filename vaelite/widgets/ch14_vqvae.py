@@ -64,7 +64,8 @@ class CodeUsage:
 def train_vqvae(x_train, *, revive=True, seed=0, test_data=None, **settings):
     """Train the chapter's VQ-VAE (``SETTINGS``, overridable by keyword) on x_train (n, 784),
     with dynamic binarization; with ``revive``, dead codes are moved onto encoder outputs after
-    every epoch (``vaelite.train.reinit_dead_codes``). The prior is not trained here.
+    every epoch but the last (``vaelite.train.reinit_dead_codes``), after ``usage`` has recorded
+    the epoch. The prior is not trained here.
 
     Returns (model, history, usage: a CodeUsage on the first USAGE_IMAGES training images,
     seconds of training).
@@ -76,11 +77,15 @@ def train_vqvae(x_train, *, revive=True, seed=0, test_data=None, **settings):
     optimizer = Adam(model.parameters(), lr=s["lr"])
     usage = CodeUsage(x_train[:USAGE_IMAGES])
     usage.start(model)
-    callbacks = [reinit_dead_codes(x_train[:USAGE_IMAGES], optimizer, seed=seed)] if revive \
-        else []
+    # usage first: it records what each epoch's training left, before any revival; no revival
+    # after the last epoch, so the model returned is the one the last test numbers describe
+    callbacks = [usage]
+    if revive:
+        callbacks.append(reinit_dead_codes(x_train[:USAGE_IMAGES], optimizer, seed=seed,
+                                           last_epoch=s["epochs"] - 1))
     start = time.perf_counter()
     history = fit(model, x_train, s["epochs"], s["batch_size"], optimizer, seed=seed,
-                  test_data=test_data, progress=False, callbacks=callbacks + [usage])
+                  test_data=test_data, progress=False, callbacks=callbacks)
     return model, history, usage, time.perf_counter() - start
 
 
