@@ -22,6 +22,19 @@ def _contiguous(*arrays):
     return all(a.flags.c_contiguous for a in arrays)
 
 
+def _adam_applies(params, grads, ms, vs):
+    """Whether the fused Adam kernel can take these lists: as many of each, every array
+    C-contiguous (its flattened view is no copy), of one float dtype, shaped like its p."""
+    if not params or not len(params) == len(grads) == len(ms) == len(vs):
+        return False
+    dtype = params[0].dtype
+    for p, g, m, v in zip(params, grads, ms, vs):
+        for a in (p, g, m, v):
+            if a.shape != p.shape or a.dtype != dtype or not a.flags.c_contiguous:
+                return False
+    return dtype.kind == "f"
+
+
 # ---- a second thread for the elementwise kernels ----
 #
 # The matrix products use every core (BLAS threads); a serial kernel between them uses one, and
@@ -190,10 +203,9 @@ class NumbaBackend(NumpyBackend):
         if not dz.dtype == eps.dtype == sigma.dtype == h.dtype:
             return super().reparam_kl_backward(dz, eps, sigma, h, beta)
         dh = np.empty_like(h)
-        weights = np.broadcast_to(np.asarray(beta, dtype=h.dtype) / h.dtype.type(h.shape[0]),
-                                  (eps.shape[1],))  # beta / batch for every latent dimension
-        jit(reparam.reparam_kl_backward_numba)(dz, eps, sigma, h,
-                                               np.ascontiguousarray(weights), dh)
+        weights = np.empty(eps.shape[1], dtype=h.dtype)  # beta / batch for every latent dim.
+        weights[...] = np.asarray(beta, dtype=h.dtype) / h.dtype.type(h.shape[0])
+        jit(reparam.reparam_kl_backward_numba)(dz, eps, sigma, h, weights, dh)
         return dh
 
     def _bernoulli_applies(self, logits, x):
@@ -230,13 +242,11 @@ class NumbaBackend(NumpyBackend):
         self.adam_step([p], [g], [m], [v], lr, beta1, beta2, eps, t)
 
     def adam_step(self, params, grads, ms, vs, lr, beta1, beta2, eps, t):
-        dtype = params[0].dtype if len(params) else None
-        if not len(params) == len(grads) == len(ms) == len(vs) or not all(
-                a.shape == p.shape and a.dtype == dtype and a.flags.c_contiguous
-                for p, g, m, v in zip(params, grads, ms, vs) for a in (p, g, m, v)):
+        if not _adam_applies(params, grads, ms, vs):
             for p, g, m, v in zip(params, grads, ms, vs):  # the reference, array by array
                 super().adam_update(p, g, m, v, lr, beta1, beta2, eps, t)
             return
+        dtype = params[0].dtype
         c = dtype.type  # constants in the parameters' dtype: float32 math stays float32
         # flattened views (the kernel writes through them), one tuple per kind of array
         flat = [tuple(a.reshape(-1) for a in arrays) for arrays in (params, grads, ms, vs)]
