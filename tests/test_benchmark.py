@@ -128,3 +128,70 @@ def test_tiny_run_end_to_end_one_process_per_impl(monkeypatch):
     assert bm.key_ratio(results) is None
     assert "at most" in bm.isolation_line(results)
     json.dumps(results)
+
+
+# ---- the step profiler ----
+
+def _tiny_run(backend, batch=8):
+    """A run(n) function training a tiny VAE under ``backend`` (the object)."""
+    import vaelite
+    model = vaelite.VAE(hidden=(16,), latent_dim=4, seed=0)
+    opt = vaelite.Adam(model.parameters())
+    rng = np.random.default_rng(0)
+    x = rng.random((batch, 784), dtype=np.float32)
+
+    def run(n):
+        for _ in range(n):
+            model.loss_and_grads(backend.binarize(x, rng), rng)
+            opt.step()
+    return run
+
+
+@pytest.mark.parametrize("name", ["numpy", "numba"])
+def test_profile_step_splits_a_real_step(name):
+    import vaelite
+    if name == "numba":
+        pytest.importorskip("numba")
+    with vaelite.use_backend(name) as be:
+        prof = bm.profile_step(_tiny_run(be), be, (16,), 4, 8, steps=5, repeats=2)
+        assert not set(bm.PROFILED) & set(vars(be))  # the timing wrappers are gone again
+    kernels = prof["kernels_s"]
+    assert {"binarize", "standard_normal", "bias_act_forward", "bias_act_backward",
+            "reparam_kl_forward", "reparam_kl_backward", "bernoulli_nll",
+            "adam_step"} <= set(kernels)
+    assert "adam_update" not in kernels  # called inside adam_step: counted once, by it
+    assert all(v > 0 for v in kernels.values()) and prof["gemm_s"] > 0
+    parts = bm.profile_parts(prof)
+    assert list(parts) == list(bm.PROFILE_PARTS)
+    assert sum(parts.values()) == pytest.approx(prof["total_s"])
+    assert prof["fraction_of_gemm_bound"] == pytest.approx(prof["gemm_s"] / prof["total_s"])
+    assert prof["python_calls_per_step"] > 20 and len(prof["total_s_blocks"]) == 2
+    assert "of the GEMM bound" in bm.format_profile(prof)
+
+
+def test_profiles_of_two_trees_side_by_side(monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setitem(bm.MODELS, "tiny", ((16,), 4))
+    script = str(bm.WORKER_SCRIPT)
+    results = bm.measure_profiles({"a": script, "b": script}, threads=(1,), model="tiny",
+                                  batch=8, rounds=2, steps=3, repeats=1, warmup=1,
+                                  settle_s=0.0, verbose=False)
+    rows = results["rows"]
+    assert sorted((r["label"], r["round"]) for r in rows) == [("a", 0), ("a", 1), ("b", 0),
+                                                              ("b", 1)]
+    assert all(r["library"] == str(bm.ROOT / "vaelite") for r in rows)
+    summary = bm.summarize_profiles(results)
+    assert set(summary) == {("a", 1), ("b", 1)}
+    assert "paired_total_ratio" in summary[("b", 1)]
+    assert "paired_total_ratio" not in summary[("a", 1)]
+    ratios = [r["total_s"] for r in rows if r["label"] == "b"]
+    assert summary[("b", 1)]["total_s"] == pytest.approx(float(np.median(ratios)))
+    json.dumps(results)
+
+
+def test_profile_refuses_pytorch_workers():
+    pytest.importorskip("torch")
+    with bm.Worker("pytorch", threads=1) as w:
+        w.call("setup", hidden=[8], latent=2, batch=4, warmup=0, seed=0)
+        with pytest.raises(bm.WorkerError, match="primitives"):
+            w.call("profile", steps=1, repeats=1)
