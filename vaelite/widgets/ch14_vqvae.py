@@ -24,7 +24,7 @@ from ..backends import current
 from ..models import MODELS, VQVAE
 from ..optim import Adam
 from ..plot import IMAGE_KW, Figure, tile_images
-from ..train import fit, fit_prior, reinit_dead_codes
+from ..train import fit, reinit_dead_codes
 from .ch08_training import draw_image_rows
 from .ch11_limits import SETTINGS as VAE_SETTINGS
 
