@@ -212,3 +212,22 @@ def test_same_numbers_on_every_backend(any_backend):
     for g, r in zip(grads, ref_grads):
         np.testing.assert_allclose(g, r, rtol=1e-8, atol=1e-12)
     np.testing.assert_array_equal(samples, ref_samples)
+
+
+def test_sample_after_a_prefix_keeps_it_and_draws_the_conditionals():
+    prior = MADEPrior(3, 3, hidden=(6,), seed=3, dtype=np.float64)
+    codes = prior.sample(20000, np.random.default_rng(0), prefix=[2])
+    assert codes.shape == (20000, 3) and np.all(codes[:, 0] == 2)
+    # the two free positions follow p(c_2, c_3 | c_1 = 2), from the brute-force joint
+    joint = np.exp(prior.log_prob(np.array(list(itertools.product(range(3), repeat=3)))))
+    joint = joint.reshape(3, 3, 3)[2] / joint.reshape(3, 3, 3)[2].sum()
+    counts = np.zeros((3, 3))
+    np.add.at(counts, (codes[:, 1], codes[:, 2]), 1)
+    assert np.abs(counts / len(codes) - joint).max() < 0.015
+    full = prior.sample(5, np.random.default_rng(0), prefix=[1, 0, 2])
+    np.testing.assert_array_equal(full, np.tile([1, 0, 2], (5, 1)))
+    for bad in ([0, 0, 0, 0], [3], [-1]):
+        with pytest.raises(ValueError, match="prefix"):
+            prior.sample(2, np.random.default_rng(0), prefix=bad)
+    with pytest.raises(TypeError, match="prefix"):
+        prior.sample(2, np.random.default_rng(0), prefix=[0.5])

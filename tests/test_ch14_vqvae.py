@@ -123,26 +123,6 @@ def test_conditional_is_the_softmax_of_the_logits():
                                    rtol=1e-12)
 
 
-def test_complete_codes_keeps_the_prefix_and_draws_the_conditionals():
-    prior = MADEPrior(3, 3, hidden=(6,), seed=3, dtype=np.float64)
-    codes = w.complete_codes(prior, [2], 20000, np.random.default_rng(0))
-    assert codes.shape == (20000, 3) and np.all(codes[:, 0] == 2)
-    # the second position follows p(c_2 | c_1 = 2): frequencies within 4 standard errors
-    p = w.conditional(prior, codes[:1], 1)[0]
-    freq = np.bincount(codes[:, 1], minlength=3) / len(codes)
-    assert np.all(np.abs(freq - p) < 4 * np.sqrt(p * (1 - p) / len(codes)) + 1e-12)
-    # the joint of the two free positions matches the model's probabilities
-    joint = np.exp(prior.log_prob(w.all_codes(3, 3))).reshape(3, 3, 3)[2]
-    joint = joint / joint.sum()
-    counts = np.zeros((3, 3))
-    np.add.at(counts, (codes[:, 1], codes[:, 2]), 1)
-    assert np.abs(counts / len(codes) - joint).max() < 0.015
-    full = w.complete_codes(prior, [1, 0, 2], 5, np.random.default_rng(0))
-    np.testing.assert_array_equal(full, np.tile([1, 0, 2], (5, 1)))
-    with pytest.raises(ValueError, match="prefix"):
-        w.complete_codes(prior, [0, 0, 0, 0], 2, np.random.default_rng(0))
-
-
 def test_sampling_steps_narrow_down_to_one_image(tiny):
     model = tiny[0]
     frames = w.sampling_steps(model, n=5, seed=0)

@@ -178,13 +178,22 @@ class MADEPrior:
         dout = xp.reshape((xp.exp(logp) - y) / batch, (batch, -1))
         return {"loss": float(current().to_host(loss))}, dout
 
-    def sample(self, n, rng):
-        """n codes drawn one position at a time: (n, n_positions) int64, as NumPy."""
+    def sample(self, n, rng, prefix=()):
+        """n codes drawn one position at a time, c_i ~ p(c_i | c_<i): (n, n_positions) int64,
+        as NumPy. ``prefix``: the first positions, given (the same for every row); the draws
+        continue after them."""
         n = checks.integer(n, "n")
         rng = checks.generator(rng)
+        prefix = np.asarray(prefix).reshape(-1)
+        if prefix.size and prefix.dtype.kind not in "iu":
+            raise TypeError(f"prefix must hold integer codes, got {prefix.dtype}")
+        if len(prefix) > self.n_positions or np.any((prefix < 0) | (prefix >= self.n_codes)):
+            raise ValueError(f"prefix must be at most {self.n_positions} codes in "
+                             f"[0, {self.n_codes}), got {prefix.tolist()}")
         backend = current()
         codes = np.zeros((n, self.n_positions), dtype=np.int64)
-        for i in range(self.n_positions):
+        codes[:, :len(prefix)] = prefix
+        for i in range(len(prefix), self.n_positions):
             logp = log_softmax(self._logits(self.one_hot(codes))[:, i, :])
             cdf = np.cumsum(np.exp(backend.to_host(logp).astype(np.float64)), axis=1)
             u = rng.random((n, 1)) * cdf[:, -1:]

@@ -9,8 +9,8 @@ autoregressive prior over its codes.
   finite differences) and ``recon_at`` (the reconstruction loss for given decoder inputs);
 - **the MADE prior**: ``all_codes`` (every code sequence of a tiny case, for brute-force sums),
   ``dependence`` (which output block reacts to which input position, by perturbation),
-  ``independent_nll`` (the baseline prior with independent positions) and ``complete_codes``
-  (draw the rest of a code given its first positions, from ``conditional``);
+  ``independent_nll`` (the baseline prior with independent positions) and ``conditional``
+  (p(c_i | c_<i) as probabilities);
 - **figures**: ``draw_usage``, ``draw_masks``, ``draw_image_rows`` (chapter 8's) and the
   widget's ``sampling_steps`` / ``draw_sampling_step`` (sampling one position at a time).
 """
@@ -29,7 +29,7 @@ from .ch08_training import draw_image_rows
 from .ch11_limits import SETTINGS as VAE_SETTINGS
 
 __all__ = ["SETTINGS", "train_vqvae", "CodeUsage", "as_float64", "recon_at", "all_codes",
-           "dependence", "independent_nll", "conditional", "complete_codes", "sampling_steps",
+           "dependence", "independent_nll", "conditional", "sampling_steps",
            "draw_usage", "draw_masks", "draw_image_rows", "draw_sampling_step"]
 
 # the chapter's VQ-VAE: chapter 11's encoder width, epochs, minibatch and learning rate, with
@@ -154,24 +154,6 @@ def independent_nll(codes_train, codes_test, n_codes, pseudo=1.0):
     return float(-np.mean(log_p[np.arange(codes_test.shape[1]), codes_test].sum(axis=1)))
 
 
-def complete_codes(prior, prefix, n, rng):
-    """n codes (n, D) that start with ``prefix`` (its first len(prefix) positions given) and
-    continue with draws from the prior, one position at a time: c_i ~ p(c_i | c_<i)."""
-    rng = checks.generator(rng)
-    n = checks.integer(n, "n")
-    prefix = np.asarray(prefix, dtype=np.int64).reshape(-1)
-    if len(prefix) > prior.n_positions:
-        raise ValueError(f"prefix must have at most {prior.n_positions} positions, got "
-                         f"{len(prefix)}")
-    codes = np.zeros((n, prior.n_positions), dtype=np.int64)
-    codes[:, :len(prefix)] = prefix
-    for i in range(len(prefix), prior.n_positions):
-        p = conditional(prior, codes, i)
-        u = rng.random((n, 1))
-        codes[:, i] = np.minimum((u > np.cumsum(p, axis=1)).sum(axis=1), prior.n_codes - 1)
-    return codes
-
-
 def conditional(prior, codes, i):
     """p(c_i | c_<i) for each row of codes (batch, D): (batch, n_codes) float64 NumPy."""
     logits = current().to_host(prior.logits(codes)[:, i, :]).astype(np.float64)
@@ -187,13 +169,13 @@ def sampling_steps(model, n=8, seed=0):
     c_s, None at s = D)."""
     rng = np.random.default_rng(seed)
     prior = model.prior
-    code = complete_codes(prior, [], 1, rng)[0]
+    code = prior.sample(1, rng)[0]
     frames = []
     for s in range(prior.n_positions + 1):
         done = s == prior.n_positions
         frames.append({
             "step": s, "prefix": code[:s],
-            "completions": model.decode_indices(complete_codes(prior, code[:s], n, rng)),
+            "completions": model.decode_indices(prior.sample(n, rng, prefix=code[:s])),
             "p": None if done else conditional(prior, code[None, :], s)[0],
             "chosen": None if done else int(code[s])})
     return frames
