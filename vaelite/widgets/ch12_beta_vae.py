@@ -154,7 +154,7 @@ def _traversal_axes(ax, frames, values, labels, image_shape):
               **IMAGE_KW)
     step, centre = image_shape[0] + 1, (image_shape[0] - 1) / 2  # tiles have 1 pixel of padding
     ax.set_yticks(np.arange(latent) * step + centre, labels, fontsize=8)
-    ax.set_xticks(np.arange(m) * step + centre, [f"{v:g}" for v in values], fontsize=7)
+    ax.set_xticks(np.arange(m) * step + centre, [f"{v:.1f}" for v in values], fontsize=7)
     ax.set_xlabel("value of the traversed dimension")
 
 
