@@ -114,7 +114,6 @@ def test_figures():
                               ["shape", "scale", "x", "y"]))
     frames = rng.random((6, 9, 256))
     _shown(w.draw_traversal(frames, np.linspace(-2, 2, 9), title="t"))
-    _shown(w.draw_rate_distortion([10, 5, 2], [20, 30, 45], betas))
     results = {2.0: {"frames": frames, "labels": [f"z{j}" for j in range(6)],
                      "info": rng.random((6, 4)), "mig": 0.2, "rate": 5.0,
                      "distortion": 30.0}}

@@ -9,7 +9,7 @@ disentanglement, on the shapes data of ``vaelite.synthetic`` (known factors shap
 - ``traversal_codes``, ``traverse``, ``shape_moments`` and ``traversal_effects``: vary one
   latent dimension, decode, and measure what moves (the centroid's x and y, the ink);
 - figures: ``draw_mig``, ``draw_information``, ``draw_traversal``; ``draw_setting`` is the
-  widget's frame. The rate-distortion figure is chapter 11's ``draw_rate_distortion``.
+  widget's frame. (The rate-distortion figure is chapter 11's ``draw_rate_distortion``.)
 
 Every ``draw_*`` function returns a matplotlib Figure.
 """
@@ -21,10 +21,10 @@ from .. import checks, evaluate
 from ..models import VAE
 from ..plot import IMAGE_KW, Figure, tile_images
 from ..train import beta_sweep
-from .ch11_limits import USED_NATS, draw_rate_distortion
+from .ch11_limits import USED_NATS
 
 __all__ = ["SETTINGS", "train_sweep", "disentanglement", "traversal_codes", "traverse",
-           "shape_moments", "traversal_effects", "draw_rate_distortion", "draw_mig",
+           "shape_moments", "traversal_effects", "draw_mig",
            "draw_information", "draw_traversal", "draw_setting"]
 
 # the chapter's small VAE: 256-64-6 encoder, 6-64-256 decoder, about 470 Adam steps a model
