@@ -257,6 +257,20 @@ def test_bernoulli_nll_twin_accuracy_on_a_dense_grid(dtype):
         np.testing.assert_allclose(value, truth.mean(), rtol=100 * eps)
 
 
+def test_bernoulli_nll_twin_on_two_threads_equals_one_thread(monkeypatch):
+    from vaelite.backends import numba_backend
+    rng = np.random.default_rng(5)
+    logits = rand(rng, (37, 784), np.float32, 5.0)
+    x = (rng.random((37, 784)) < 0.3).astype(np.float32)
+    monkeypatch.setattr(numba_backend, "SPLIT_MIN", 100)
+    results = []
+    for threads in (1, 2):
+        monkeypatch.setattr(numba_backend, "_threads", lambda: threads)
+        results.append(NUMBA.bernoulli_nll(logits, x))
+    assert results[0][0] == results[1][0]
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
 def test_bernoulli_nll_twin_propagates_nan():
     logits, x = logits_and_pixels((3, 5), np.float32)
     logits[1, 2] = np.nan

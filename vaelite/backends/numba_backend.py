@@ -45,6 +45,7 @@ def _adam_applies(params, grads, ms, vs):
 # more than one thread (``NUMBA_NUM_THREADS``, which defaults to the number of cores).
 
 SPLIT_MIN = 50_000  # elements: below this, handing work to the helper costs more than it saves
+SHARED = ("adam", "bernoulli", "binarize")  # the kernels that may use the helper
 _helper = None
 
 
@@ -72,6 +73,11 @@ def _threads():
     return numba.config.NUMBA_NUM_THREADS
 
 
+def _use_helper(kind, elements):
+    """Whether the kernel ``kind`` (in ``SHARED``) on this many elements uses the helper."""
+    return kind in SHARED and elements >= SPLIT_MIN and _threads() >= 2
+
+
 def _start_helper():
     global _helper
     if _helper is None or _helper.pid != os.getpid():
@@ -92,11 +98,11 @@ def _two(first, second):
     return mine, result[0]
 
 
-def _split(n, work, chunks=8, elements=None):
-    """work(start, stop) over the range 0..n: at once in this thread for a small job
-    (``elements``, default n, below ``SPLIT_MIN``) or one thread, else in ``chunks`` pieces
-    taken in turn by this thread and the helper."""
-    if (n if elements is None else elements) < SPLIT_MIN or _threads() < 2 or n < chunks:
+def _split(kind, n, work, chunks=8, elements=None):
+    """work(start, stop) over the range 0..n: at once in this thread unless ``_use_helper``
+    (``elements``: the job's size, default n), else in ``chunks`` pieces taken in turn by this
+    thread and the helper."""
+    if not _use_helper(kind, n if elements is None else elements) or n < chunks:
         work(0, n)
         return
     helper = _start_helper()
@@ -148,7 +154,7 @@ class NumbaBackend(NumpyBackend):
         kernel = pcg64.compiled_kernel()
         first = int(state["has_uint32"])  # a pixel served by the half left over
         half_outputs = (x.size - first) // 4  # 64-bit outputs, two pixels each, in half one
-        if x.size < SPLIT_MIN or _threads() < 2 or not half_outputs:
+        if not _use_helper("binarize", x.size) or not half_outputs:
             return pcg64.join_state(state, *kernel(x, out, *pcg64.split_state(state)))
         cut = first + 2 * half_outputs
         jump = np.random.PCG64()
@@ -219,8 +225,9 @@ class NumbaBackend(NumpyBackend):
         if logits.dtype == np.float32:  # polynomial exp/log1p that LLVM vectorises
             rows = np.empty(x.shape[0], dtype=np.float32)
             kernel = jit(bernoulli.bernoulli_nll_numba_f32, fastmath=FAST)
-            _split(x.shape[0], lambda start, stop: kernel(logits, x, inv, dlogits, rows,
-                                                          start, stop), elements=x.size)
+            _split("bernoulli", x.shape[0],
+                   lambda start, stop: kernel(logits, x, inv, dlogits, rows, start, stop),
+                   elements=x.size)
             value = rows.sum(dtype=np.float64) * inv  # the examples' NLLs, in one order
         else:
             value = jit(bernoulli.bernoulli_nll_numba, fastmath=FAST)(logits, x, inv, dlogits)
@@ -253,7 +260,7 @@ class NumbaBackend(NumpyBackend):
         constants = (c(beta1), c(1 - beta1), c(beta2), c(1 - beta2), c(lr),
                      c(1 / (1 - beta1**t)), c(1 / (1 - beta2**t)), c(eps))
         kernel = jit(adam.adam_update_numba)
-        _split(sum(p.size for p in params),
+        _split("adam", sum(p.size for p in params),
                lambda start, stop: kernel(*flat, *constants, start, stop))
 
     def logsumexp(self, a, axis):
