@@ -224,7 +224,7 @@ def draw_label_information(info, chance=0.1):
     """Bars of k-NN and linear-probe accuracy, and of the bound on I(code; y), per model.
     info: {model name: ``label_information`` result}."""
     names = list(info)
-    fig = Figure(figsize=(9, 3.2), layout="constrained")
+    fig = Figure(figsize=(3.6 + 1.5 * len(names), 3.2), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
     width = 0.38
     for k, (key, label) in enumerate([("knn", "k-NN (k = 10)"), ("linear", "linear probe")]):
