@@ -98,6 +98,22 @@ def test_fitted_probe_lowers_the_loss_and_matches_the_exercise_bound():
                       + np.mean(log_p[np.arange(200), labels]))
 
 
+def test_bad_inputs_are_named():
+    codes, labels = np.zeros((5, 2)), np.arange(5)
+    with pytest.raises(ValueError, match="codes_train"):
+        w.label_information(codes[:, 0], labels, codes, labels)
+    with pytest.raises(ValueError, match="codes_test"):
+        w.label_information(codes, labels, codes, labels[:3])
+    with pytest.raises(ValueError, match="same width"):
+        w.label_information(codes, labels, np.zeros((5, 3)), labels)
+    with pytest.raises(ValueError, match="q_z"):
+        w.kl_split(np.full((2, 2), 0.25), np.full((2, 3, 4), 0.25))
+    with pytest.raises(ValueError, match="distribution"):
+        w.kl_split(np.full((2, 2), 0.25), np.full((2, 2, 4), 0.5))
+    with pytest.raises(ValueError, match="n_per_class"):
+        w.generated_accuracy(CVAE(hidden=(4,), latent_dim=2), lambda im: im, 0, 0)
+
+
 # ----------------------------------------------------------------------------- the KL term
 
 def test_kl_split_adds_up_and_has_the_known_cases():

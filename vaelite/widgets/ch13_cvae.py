@@ -4,7 +4,8 @@
   settings (``SETTINGS``: chapter 11's, with a 2-dimensional code), the same seed and the same
   minibatch order;
 - **what the code knows about the class**: ``softmax_loss_and_grads`` (multinomial logistic
-  regression, value and hand-written gradient), ``fit_linear_probe`` and ``label_information``
+  regression, value and hand-written gradient), ``fit_linear_probe``, ``mean_codes`` and
+  ``label_information``
   (k-NN and linear-probe accuracy of the label from the latent means, and the probe's lower
   bound on the mutual information I(code; label) = H(y) - H(y | code) >= H(y) - cross-entropy);
 - **generation by class**: ``every_class`` (each code decoded under every label),
@@ -19,6 +20,7 @@ import time
 
 import numpy as np
 
+from .. import checks
 from ..functional import logsumexp
 from ..models import CVAE, VAE
 from ..optim import Adam
@@ -28,8 +30,8 @@ from .ch01_autoencoder import knn_vote
 from .ch11_limits import SETTINGS as CH11_SETTINGS
 
 __all__ = ["SETTINGS", "train_pair", "softmax_loss_and_grads", "fit_linear_probe",
-           "mean_codes", "label_information", "every_class", "generated_accuracy", "confusion_matrix",
-           "kl_split", "draw_class_grid", "draw_codes", "draw_label_information",
+           "mean_codes", "label_information", "every_class", "generated_accuracy",
+           "confusion_matrix", "kl_split", "draw_class_grid", "draw_codes", "draw_label_information",
            "draw_confusion", "draw_class_manifold"]
 
 # chapter 11's small model and training (784-256-k, 10 epochs of Adam), with a 2-D code
@@ -129,6 +131,13 @@ def label_information(codes_train, y_train, codes_test, y_test, k=10):
     """
     codes_train, codes_test = (np.asarray(c, dtype=np.float64) for c in (codes_train,
                                                                           codes_test))
+    for name, codes, labels in (("train", codes_train, y_train), ("test", codes_test, y_test)):
+        if codes.ndim != 2 or np.shape(labels) != (len(codes),):
+            raise ValueError(f"codes_{name} must be (n, k) with y_{name} (n,), got "
+                             f"{codes.shape} and {np.shape(labels)}")
+    if codes_train.shape[1] != codes_test.shape[1]:
+        raise ValueError(f"codes_train and codes_test must have the same width, got "
+                         f"{codes_train.shape[1]} and {codes_test.shape[1]}")
     knn = float(np.mean(knn_vote(codes_test, codes_train, y_train, k=k)[0] == y_test))
     probe = fit_linear_probe(codes_train, y_train)
     log_p = probe["predict_log_proba"](codes_test)
@@ -139,16 +148,6 @@ def label_information(codes_train, y_train, codes_test, y_test, k=10):
     return {"knn": knn, "linear": float(np.mean(log_p.argmax(axis=1) == y_test)),
             "cross_entropy": cross_entropy, "entropy": entropy,
             "mi_bound": entropy - cross_entropy}
-
-
-# --------------------------------------------------------------------------- generation
-
-def every_class(model, z):
-    """Each code decoded under every class: z (m, latent) -> (m, n_classes, input_dim)."""
-    z = np.asarray(z)
-    c = model.n_classes
-    images = model.decode(np.repeat(z, c, axis=0), np.tile(np.arange(c), len(z)))
-    return images.reshape(len(z), c, -1)
 
 
 # --------------------------------------------------------------------------- the KL term
@@ -162,6 +161,12 @@ def kl_split(p_xy, q_z):
     "kl_marginal" = KL(q(z) || p(z)), all under q(x, y, z) = p(x, y) q(z | x, y).
     """
     p_xy, q_z = np.asarray(p_xy, dtype=np.float64), np.asarray(q_z, dtype=np.float64)
+    if p_xy.ndim != 2 or q_z.shape[:2] != p_xy.shape or q_z.ndim != 3:
+        raise ValueError(f"p_xy must be (X, Y) and q_z (X, Y, Z), got {p_xy.shape} and "
+                         f"{q_z.shape}")
+    if not (np.isclose(p_xy.sum(), 1) and np.allclose(q_z.sum(axis=2), 1)
+            and p_xy.min() >= 0 and q_z.min() >= 0):
+        raise ValueError("p_xy must sum to 1 and each q_z[x, y] must be a distribution over z")
     joint = p_xy[:, :, None] * q_z                   # q(x, y, z)
     q_zy = joint.sum(axis=0)                         # q(y, z)
     q_z_given_y = q_zy / q_zy.sum(axis=1, keepdims=True)
@@ -178,6 +183,16 @@ def kl_split(p_xy, q_z):
                 "kl_marginal": expect(np.log(q_marginal / prior)[None, None])}
 
 
+# --------------------------------------------------------------------------- generation
+
+def every_class(model, z):
+    """Each code decoded under every class: z (m, latent) -> (m, n_classes, input_dim)."""
+    z = np.asarray(z)
+    c = model.n_classes
+    images = model.decode(np.repeat(z, c, axis=0), np.tile(np.arange(c), len(z)))
+    return images.reshape(len(z), c, -1)
+
+
 def confusion_matrix(requested, judged, n_classes=10):
     """counts[r, j]: how many images requested as class r the judge called j: (C, C)."""
     counts = np.zeros((n_classes, n_classes), dtype=np.int64)
@@ -192,6 +207,7 @@ def generated_accuracy(model, judge, n_per_class, rng):
     Returns (accuracy: share judged as requested, per_class: (C,) that share per class,
     confusion: (C, C) ``confusion_matrix``, images: (C * n_per_class, d) class-major).
     """
+    n_per_class = checks.integer(n_per_class, "n_per_class")
     requested = np.repeat(np.arange(model.n_classes), n_per_class)
     images = model.sample(len(requested), rng, labels=requested)
     judged = np.asarray(judge(images))
