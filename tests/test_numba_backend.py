@@ -257,20 +257,6 @@ def test_bernoulli_nll_twin_accuracy_on_a_dense_grid(dtype):
         np.testing.assert_allclose(value, truth.mean(), rtol=100 * eps)
 
 
-def test_bernoulli_nll_twin_on_two_threads_equals_one_thread(monkeypatch):
-    from vaelite.backends import numba_backend
-    rng = np.random.default_rng(5)
-    logits = rand(rng, (37, 784), np.float32, 5.0)
-    x = (rng.random((37, 784)) < 0.3).astype(np.float32)
-    monkeypatch.setattr(numba_backend, "SPLIT_MIN", 100)
-    results = []
-    for threads in (1, 2):
-        monkeypatch.setattr(numba_backend, "_threads", lambda: threads)
-        results.append(NUMBA.bernoulli_nll(logits, x))
-    assert results[0][0] == results[1][0]
-    np.testing.assert_array_equal(results[0][1], results[1][1])
-
-
 def test_bernoulli_nll_twin_propagates_nan():
     logits, x = logits_and_pixels((3, 5), np.float32)
     logits[1, 2] = np.nan
@@ -302,18 +288,13 @@ def test_binarize_twin_equals_reference(dtype, shape):
     np.testing.assert_array_equal(out, REF.binarize(x, np.random.default_rng(8)))
 
 
-@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("bits", [np.random.PCG64, np.random.Philox])
 @pytest.mark.parametrize("shapes", [[(128, 784)] * 3, [(1, 1), (3, 7), (2, 2), (1, 5)],
                                     [(0, 3), (5, 5), (17, 33), (1, 9), (2, 3)]])
-def test_binarize_twin_continues_numpys_stream(monkeypatch, threads, bits, shapes):
+def test_binarize_twin_continues_numpys_stream(bits, shapes):
     """The PCG64 draws made inside the twin are NumPy's: the same images call after call (odd
     sizes leave half a 64-bit output in the generator), the generator left in NumPy's state, so
-    the next draw of anything else is the same too; other bit generators take NumPy's path.
-    With two threads the second half of the pixels starts from a jumped-ahead state."""
-    from vaelite.backends import numba_backend
-    monkeypatch.setattr(numba_backend, "_threads", lambda: threads)
-    monkeypatch.setattr(numba_backend, "SPLIT_MIN", 4)
+    the next draw of anything else is the same too; other bit generators take NumPy's path."""
     x = np.random.default_rng(3).random((128, 784), dtype=np.float32)
     ref_rng, twin_rng = np.random.Generator(bits(11)), np.random.Generator(bits(11))
     for shape in shapes:

@@ -44,8 +44,11 @@ def _adam_applies(params, grads, ms, vs):
 # whichever thread takes it: the numbers do not depend on the split. Used when Numba may use
 # more than one thread (``NUMBA_NUM_THREADS``, which defaults to the number of cores).
 
+# Only Adam (about 650,000 elements for the 784-400-20 VAE) uses it: handing work over costs
+# tens of microseconds here (waking a thread, and BLAS's idle threads spinning on the other
+# core), and the Bernoulli NLL and the binarization (about 160 microseconds each) lost more
+# that way than they gained, measured on the 2-core machine.
 SPLIT_MIN = 50_000  # elements: below this, handing work to the helper costs more than it saves
-SHARED = ("adam", "bernoulli", "binarize")  # the kernels that may use the helper
 _helper = None
 
 
@@ -73,11 +76,6 @@ def _threads():
     return numba.config.NUMBA_NUM_THREADS
 
 
-def _use_helper(kind, elements):
-    """Whether the kernel ``kind`` (in ``SHARED``) on this many elements uses the helper."""
-    return kind in SHARED and elements >= SPLIT_MIN and _threads() >= 2
-
-
 def _start_helper():
     global _helper
     if _helper is None or _helper.pid != os.getpid():
@@ -85,24 +83,11 @@ def _start_helper():
     return _helper
 
 
-def _two(first, second):
-    """(first(), second()), second() run by the helper thread meanwhile."""
-    helper, result = _start_helper(), []
-    helper.tasks.put(lambda: result.append(second()))
-    try:
-        mine = first()
-    finally:
-        err = helper.done.get()
-    if err is not None:
-        raise err
-    return mine, result[0]
-
-
-def _split(kind, n, work, chunks=8, elements=None):
-    """work(start, stop) over the range 0..n: at once in this thread unless ``_use_helper``
-    (``elements``: the job's size, default n), else in ``chunks`` pieces taken in turn by this
+def _split(n, work, chunks=8):
+    """work(start, stop) over the range 0..n of elements: at once in this thread for fewer
+    than ``SPLIT_MIN`` elements or one thread, else in ``chunks`` pieces taken in turn by this
     thread and the helper."""
-    if not _use_helper(kind, n if elements is None else elements) or n < chunks:
+    if n < max(SPLIT_MIN, chunks) or _threads() < 2:
         work(0, n)
         return
     helper = _start_helper()
@@ -141,30 +126,14 @@ class NumbaBackend(NumpyBackend):
         if type(getattr(rng, "bit_generator", None)) is np.random.PCG64:  # default_rng's
             bits = rng.bit_generator  # NumPy's draws, computed inside the loop (kernels/pcg64)
             with bits.lock:
-                bits.state = self._binarize_pcg64(x.reshape(-1), out.reshape(-1), bits.state)
+                state = bits.state
+                after = pcg64.compiled_kernel()(x.reshape(-1), out.reshape(-1),
+                                                *pcg64.split_state(state))
+                bits.state = pcg64.join_state(state, *after)
             return out
         u = rng.random(x.shape, dtype=np.float32)
         jit(binarize.binarize_numba)(x.reshape(-1), u.reshape(-1), out.reshape(-1))
         return out
-
-    def _binarize_pcg64(self, x, out, state):
-        """Binarize the flat x into out with the draws of a PCG64 in ``state``; returns the
-        state after them. With two threads the helper takes the second half of the pixels,
-        from the state there (NumPy's ``advance`` jumps the stream ahead)."""
-        kernel = pcg64.compiled_kernel()
-        first = int(state["has_uint32"])  # a pixel served by the half left over
-        half_outputs = (x.size - first) // 4  # 64-bit outputs, two pixels each, in half one
-        if not _use_helper("binarize", x.size) or not half_outputs:
-            return pcg64.join_state(state, *kernel(x, out, *pcg64.split_state(state)))
-        cut = first + 2 * half_outputs
-        jump = np.random.PCG64()
-        jump.state = state
-        jump.advance(half_outputs)  # the state after the first part's outputs
-        second = jump.state
-
-        results = _two(lambda: kernel(x[:cut], out[:cut], *pcg64.split_state(state)),
-                       lambda: kernel(x[cut:], out[cut:], *pcg64.split_state(second)))
-        return pcg64.join_state(state, *results[1])
 
     def bias_act_forward(self, a, b, kind, slope=0.0):
         if not _contiguous(a, b) or a.dtype != b.dtype:
@@ -225,10 +194,8 @@ class NumbaBackend(NumpyBackend):
         if logits.dtype == np.float32:  # polynomial exp/log1p that LLVM vectorises
             rows = np.empty(x.shape[0], dtype=np.float32)
             kernel = jit(bernoulli.bernoulli_nll_numba_f32, fastmath=FAST)
-            _split("bernoulli", x.shape[0],
-                   lambda start, stop: kernel(logits, x, inv, dlogits, rows, start, stop),
-                   elements=x.size)
-            value = rows.sum(dtype=np.float64) * inv  # the examples' NLLs, in one order
+            kernel(logits, x, inv, dlogits, rows, 0, x.shape[0])
+            value = rows.sum(dtype=np.float64) * inv  # the examples' NLLs
         else:
             value = jit(bernoulli.bernoulli_nll_numba, fastmath=FAST)(logits, x, inv, dlogits)
         return logits.dtype.type(value), dlogits
@@ -260,7 +227,7 @@ class NumbaBackend(NumpyBackend):
         constants = (c(beta1), c(1 - beta1), c(beta2), c(1 - beta2), c(lr),
                      c(1 / (1 - beta1**t)), c(1 / (1 - beta2**t)), c(eps))
         kernel = jit(adam.adam_update_numba)
-        _split("adam", sum(p.size for p in params),
+        _split(sum(p.size for p in params),
                lambda start, stop: kernel(*flat, *constants, start, stop))
 
     def logsumexp(self, a, axis):

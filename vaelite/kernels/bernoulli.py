@@ -45,8 +45,7 @@ _LN2_LO = np.float32(1.428606765330187e-06)
 def bernoulli_nll_numba_f32(logits, x, inv_batch, dlogits, rows, start, stop):
     """float32 twin with the polynomial exp and log1p above (vectorised by LLVM), for the
     examples (rows) start..stop: writes their gradient into ``dlogits`` and each one's NLL
-    (summed over pixels) into ``rows``; the caller sums ``rows`` (so two threads can each take
-    some rows)."""
+    (summed over pixels) into ``rows``, which the caller sums."""
     dim = logits.shape[1]
     one, two = np.float32(1), np.float32(2)
     for i in range(start, stop):
