@@ -286,7 +286,7 @@ def draw_codes(panels, lim=4.0):
     axes = np.atleast_1d(fig.subplots(1, len(panels)))
     angle = np.linspace(0, 2 * np.pi, 200)
     for ax, (title, (codes, labels)) in zip(axes, panels.items()):
-        latent_scatter(np.asarray(codes), labels, ax=ax, title=title, s=4)
+        latent_scatter(np.asarray(codes), labels, ax=ax, title=title, s=9)
         for radius in (1, 2):
             ax.plot(radius * np.cos(angle), radius * np.sin(angle), color="gray", lw=0.8, ls=":")
         ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal")
