@@ -39,35 +39,29 @@ def _adam_applies(params, grads, ms, vs):
 #
 # The matrix products use every core (BLAS threads); a serial kernel between them uses one, and
 # the others wait. The kernels release the GIL (``nogil=True``), so a large one can be cut into
-# chunks that this thread and one helper thread take in turn (the helper sleeps on a queue
+# pieces that this thread and one helper thread take in turn (the helper sleeps on a queue
 # between calls, so it never competes with BLAS). Each element is computed by the same code
 # whichever thread takes it: the numbers do not depend on the split. Used when Numba may use
-# more than one thread (``NUMBA_NUM_THREADS``, which defaults to the number of cores).
-
-# Only Adam (about 650,000 elements for the 784-400-20 VAE) uses it: handing work over costs
-# tens of microseconds here (waking a thread, and BLAS's idle threads spinning on the other
-# core), and the Bernoulli NLL and the binarization (about 160 microseconds each) lost more
-# that way than they gained, measured on the 2-core machine.
+# more than one thread (``NUMBA_NUM_THREADS``, which defaults to the number of cores), and only
+# by Adam (about 650,000 elements for the 784-400-20 VAE): handing work over costs time here
+# (waking a thread while BLAS's idle threads still spin on the other core), and the Bernoulli
+# NLL and the binarization (about 160 microseconds each) lost about what they gained that way,
+# measured on the 2-core development machine.
 SPLIT_MIN = 50_000  # elements: below this, handing work to the helper costs more than it saves
 _helper = None
 
 
 class _Helper:
-    """A daemon thread that runs the functions put on its queue and reports back."""
+    """A daemon thread that runs the functions put on its queue."""
 
     def __init__(self):
         self.pid = os.getpid()  # a forked child has no such thread: it makes its own
-        self.tasks, self.done = queue.SimpleQueue(), queue.SimpleQueue()
+        self.tasks = queue.SimpleQueue()
         threading.Thread(target=self._serve, name="vaelite-numba-helper", daemon=True).start()
 
     def _serve(self):
         while True:
-            work = self.tasks.get()
-            try:
-                work()
-                self.done.put(None)
-            except BaseException as err:  # raised again in the caller's thread
-                self.done.put(err)
+            self.tasks.get()()
 
 
 def _threads():
@@ -86,25 +80,29 @@ def _start_helper():
 def _split(n, work, chunks=8):
     """work(start, stop) over the range 0..n of elements: at once in this thread for fewer
     than ``SPLIT_MIN`` elements or one thread, else in ``chunks`` pieces taken in turn by this
-    thread and the helper."""
+    thread and the helper. Returns when every piece is done; this thread never waits for a
+    helper that has not started (on a busy machine it may take every piece itself)."""
     if n < max(SPLIT_MIN, chunks) or _threads() < 2:
         work(0, n)
         return
-    helper = _start_helper()
     bounds = [n * k // chunks for k in range(chunks + 1)]
-    taken = itertools.count()  # next() on it is atomic under the GIL
+    taken, finished = itertools.count(), itertools.count(1)  # next() is atomic under the GIL
+    all_done, errors = threading.Event(), []
 
-    def take_chunks():
+    def take_pieces():
         while (k := next(taken)) < chunks:
-            work(bounds[k], bounds[k + 1])
+            try:
+                work(bounds[k], bounds[k + 1])
+            except BaseException as err:  # raised again in the caller's thread
+                errors.append(err)
+            if next(finished) == chunks:
+                all_done.set()
 
-    helper.tasks.put(take_chunks)
-    try:
-        take_chunks()
-    finally:
-        err = helper.done.get()
-    if err is not None:
-        raise err
+    _start_helper().tasks.put(take_pieces)
+    take_pieces()
+    all_done.wait()
+    if errors:
+        raise errors[0]
 
 
 class NumbaBackend(NumpyBackend):
