@@ -92,6 +92,24 @@ def test_adam_step_of_a_whole_model_equals_reference(monkeypatch, dtype, threads
             np.testing.assert_array_equal(w, s)
 
 
+def test_split_covers_the_range_once_and_reraises(monkeypatch):
+    from vaelite.backends import numba_backend
+    monkeypatch.setattr(numba_backend, "_threads", lambda: 2)
+    monkeypatch.setattr(numba_backend, "SPLIT_MIN", 10)
+    seen = np.zeros(1000, dtype=int)
+
+    def work(start, stop):
+        seen[start:stop] += 1
+    numba_backend._split(1000, work)
+    assert (seen == 1).all()
+
+    def fails(start, stop):
+        if start == 0:
+            raise ValueError("piece 0")
+    with pytest.raises(ValueError, match="piece 0"):
+        numba_backend._split(1000, fails)
+
+
 def test_adam_step_falls_back_for_strided_arrays():
     p, g, m, v = _adam_arrays([(20, 30)], np.float32, 1)
     p_t = [p[0].T]  # not C-contiguous: a flattened view would be a copy
