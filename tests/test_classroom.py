@@ -22,7 +22,7 @@ from vaelite.classroom.workbook import book_statement, statement_markdown, stub_
 from vaelite.exercises import REGISTRY, load_all, show_solution
 
 load_all()
-ALL = list(REGISTRY.values())
+ALL = sorted(REGISTRY.values(), key=chapter_id)  # book order
 GRADED = ["00", "04"]  # two chapters whose reference solutions need nothing but NumPy
 TIMEOUT = 8  # seconds per exercise: generous for a loaded machine, short for the test's loop
 
@@ -85,6 +85,19 @@ def test_select_normalizes_chapters_and_keeps_book_order():
     picked = select(["a1", "4"], ["ch00.mean"])
     assert [chapter_id(ex) for ex in picked] == sorted(chapter_id(ex) for ex in picked)
     assert {chapter_id(ex) for ex in picked} == {"00", "04", "A1"}
+    assert select(require=False) == ALL
+
+
+def test_book_order_does_not_depend_on_import_order(monkeypatch):
+    """The registry fills in the order the chapters' modules are imported (a test may import
+    chapter 4's before chapter 0's): selections still come in book order."""
+    by_chapter = {}
+    for name, ex in REGISTRY.items():
+        by_chapter.setdefault(chapter_id(ex), []).append((name, ex))
+    shuffled = dict(item for group in reversed(list(by_chapter.values())) for item in group)
+    monkeypatch.setattr("vaelite.classroom.selection.load_all", lambda: shuffled)
+    picked = select(["4", "0"])
+    assert [ex.name for ex in picked] == [ex.name for ex in ALL if chapter_id(ex) in ("00", "04")]
     assert select(require=False) == ALL
 
 

@@ -36,13 +36,14 @@ def function_name(exercise):
 
 def select(chapter=(), names=(), require=True):
     """The registered exercises of the chapters ``chapter`` and the exercises ``names``, in
-    registry (book) order, as a list of Exercise.
+    book order (by chapter; within a chapter, as the chapter registers them), as a list of
+    Exercise.
 
     Raises ValueError naming the option for an unknown chapter or name, for an empty selection
     when ``require`` (without it, nothing selected means every exercise), and for two selected
     exercises whose functions have the same name (a notebook holds one function per name).
     """
-    registry = load_all()
+    registry = load_all()  # in import order; sorted by chapter below (a stable sort)
     wanted = {normalize_chapter(c) for c in chapter}
     known = chapters()
     unknown = sorted(wanted - set(known))
@@ -60,8 +61,9 @@ def select(chapter=(), names=(), require=True):
         if require:
             raise ValueError("no exercises selected: pass --chapter N [N ...] or "
                              "--exercise NAME [NAME ...] ('vaelite exercises list' shows them)")
-        return list(registry.values())
-    chosen = [ex for ex in registry.values() if chapter_id(ex) in wanted or ex.name in names]
+        return sorted(registry.values(), key=chapter_id)
+    chosen = sorted((ex for ex in registry.values() if chapter_id(ex) in wanted or ex.name in names),
+                    key=chapter_id)
     seen = {}
     for ex in chosen:
         other = seen.setdefault(function_name(ex), ex)
