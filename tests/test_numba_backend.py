@@ -92,6 +92,22 @@ def test_adam_step_of_a_whole_model_equals_reference(monkeypatch, dtype, threads
             np.testing.assert_array_equal(w, s)
 
 
+def test_adam_twin_stores_subnormal_first_moments_as_zero():
+    """A zero gradient shrinks m by beta1 each step; once m would be subnormal the twin stores
+    zero (subnormal arithmetic is slow), and the parameter moves exactly as in the reference."""
+    tiny = np.finfo(np.float32).tiny
+    p = np.array([0.03, -0.02, 0.5], np.float32)
+    g = np.zeros(3, np.float32)
+    m = np.array([tiny * 1.05, -tiny * 1.05, 1e-3], np.float32)
+    v = np.full(3, 1e-6, np.float32)
+    ref = [a.copy() for a in (p, g, m, v)]
+    NUMBA.adam_update(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 900)
+    REF.adam_update(*ref, 1e-3, 0.9, 0.999, 1e-8, 900)
+    assert 0 < abs(ref[2][0]) < tiny and m[0] == 0 and m[1] == 0  # the reference keeps it
+    np.testing.assert_array_equal(p, ref[0])
+    np.testing.assert_array_equal(m[2], ref[2][2])
+
+
 def test_split_covers_the_range_once_and_reraises(monkeypatch):
     from vaelite.backends import numba_backend
     monkeypatch.setattr(numba_backend, "_threads", lambda: 2)

@@ -223,7 +223,7 @@ class NumbaBackend(NumpyBackend):
         # flattened views (the kernel writes through them), one tuple per kind of array
         flat = [tuple(a.reshape(-1) for a in arrays) for arrays in (params, grads, ms, vs)]
         constants = (c(beta1), c(1 - beta1), c(beta2), c(1 - beta2), c(lr),
-                     c(1 / (1 - beta1**t)), c(1 / (1 - beta2**t)), c(eps))
+                     c(1 / (1 - beta1**t)), c(1 / (1 - beta2**t)), c(eps), np.finfo(dtype).tiny)
         kernel = jit(adam.adam_update_numba)
         _split(sum(p.size for p in params),
                lambda start, stop: kernel(*flat, *constants, start, stop))
