@@ -192,7 +192,7 @@ class NumbaBackend(NumpyBackend):
         if logits.dtype == np.float32:  # polynomial exp/log1p that LLVM vectorises
             rows = np.empty(x.shape[0], dtype=np.float32)
             kernel = jit(bernoulli.bernoulli_nll_numba_f32, fastmath=FAST)
-            kernel(logits, x, inv, dlogits, rows, 0, x.shape[0])
+            kernel(logits, x, inv, dlogits, rows)
             value = rows.sum(dtype=np.float64) * inv  # the examples' NLLs
         else:
             value = jit(bernoulli.bernoulli_nll_numba, fastmath=FAST)(logits, x, inv, dlogits)
@@ -205,7 +205,7 @@ class NumbaBackend(NumpyBackend):
         if logits.dtype == np.float32:  # the fast twin's per-example NLL (its gradient unused)
             unused = np.empty_like(logits)
             jit(bernoulli.bernoulli_nll_numba_f32, fastmath=FAST)(logits, x, np.float32(1),
-                                                                  unused, out, 0, len(out))
+                                                                  unused, out)
             return np.negative(out, out=out)
         jit(bernoulli.bernoulli_log_prob_numba, fastmath=FAST)(logits, x, out)
         return out

@@ -42,13 +42,13 @@ _LN2_HI = np.float32(0.693145751953125)  # ln 2 in two parts (Cody and Waite)
 _LN2_LO = np.float32(1.428606765330187e-06)
 
 
-def bernoulli_nll_numba_f32(logits, x, inv_batch, dlogits, rows, start, stop):
-    """float32 twin with the polynomial exp and log1p above (vectorised by LLVM), for the
-    examples (rows) start..stop: writes their gradient into ``dlogits`` and each one's NLL
-    (summed over pixels) into ``rows``, which the caller sums."""
-    dim = logits.shape[1]
+def bernoulli_nll_numba_f32(logits, x, inv_batch, dlogits, rows):
+    """float32 twin with the polynomial exp and log1p above (vectorised by LLVM): writes the
+    gradient into ``dlogits`` and each example's NLL (summed over pixels) into ``rows``, which
+    the caller sums."""
+    batch, dim = logits.shape
     one, two = np.float32(1), np.float32(2)
-    for i in range(start, stop):
+    for i in range(batch):
         row = np.float32(0)
         for j in range(dim):
             l = logits[i, j]
