@@ -40,7 +40,7 @@ def adam_update_numba(ps, gs, ms, vs, beta1, one_minus_beta1, beta2, one_minus_b
             gi = g[i]
             mi = beta1 * m[i] + one_minus_beta1 * gi
             vi = beta2 * v[i] + one_minus_beta2 * gi * gi
-            mi = mi if np.abs(mi) >= tiny else mi * 0  # subnormal -> (signed) zero, below
+            mi = mi if np.abs(mi) >= tiny else mi - mi  # subnormal -> 0, below (NaN stays NaN)
             m[i] = mi
             v[i] = vi
             p[i] -= lr * (mi * inv_c1) / (np.sqrt(vi * inv_c2) + eps)
