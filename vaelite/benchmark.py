@@ -70,12 +70,13 @@ def gemm_flops(hidden, latent, batch):
     return total
 
 
-def time_gemms(hidden, latent, batch, repeats=7, min_time=0.2):
-    """Median seconds of the matrix products of one training step, NumPy (BLAS), float32.
-    Run it in a process whose BLAS has the thread count being measured."""
+def gemm_products(hidden, latent, batch, input_dim=784):
+    """A function that runs the matrix products of one training step once, with NumPy (BLAS) on
+    random float32 operands of the step's shapes: forward, weight gradient and input gradient
+    of every layer (no input gradient for the encoder's first)."""
     rng = np.random.default_rng(0)
     ops = []
-    for i, (n_in, n_out) in enumerate(layer_shapes(hidden, latent)):
+    for i, (n_in, n_out) in enumerate(layer_shapes(hidden, latent, input_dim)):
         x = rng.standard_normal((batch, n_in), dtype=np.float32)
         w = rng.standard_normal((n_in, n_out), dtype=np.float32)
         dy = rng.standard_normal((batch, n_out), dtype=np.float32)
@@ -89,6 +90,13 @@ def time_gemms(hidden, latent, batch, repeats=7, min_time=0.2):
             if need_dx:
                 dy @ w.T
 
+    return step
+
+
+def time_gemms(hidden, latent, batch, repeats=7, min_time=0.2):
+    """Median seconds of the matrix products of one training step (``gemm_products``).
+    Run it in a process whose BLAS has the thread count being measured."""
+    step = gemm_products(hidden, latent, batch)
     step()
     n = 1
     while True:  # calibrate: each repeat lasts at least min_time
@@ -138,7 +146,11 @@ def profile_step(run, backend, hidden, latent, batch, steps=100, repeats=5, inpu
     the steps use. Run it in a process whose BLAS has the thread count being profiled.
 
     - "total_s": the step, timed as it runs (no instrumentation);
-    - "gemm_s": the matrix products of one step alone (``time_gemms``, the GEMM bound);
+    - "gemm_s": the matrix products of one step alone (``gemm_products``, the GEMM bound),
+      timed in blocks of as many steps that alternate with the step's blocks;
+    - "fraction_of_gemm_bound": the median over those pairs of blocks of GEMM / step (this
+      machine's speed drifts by tens of percent within minutes: a pair, seconds apart, sees
+      the same speed, two medians taken minutes apart may not);
     - "kernels_s": per primitive of the backend (``PROFILED``: bias + activation, reparameter-
       ization + KL, Bernoulli NLL, Adam, binarization with its uniform draws, the N(0, 1) draws),
       the wall time of its calls per step, Python dispatch included, timed by wrapping the
@@ -151,12 +163,18 @@ def profile_step(run, backend, hidden, latent, batch, steps=100, repeats=5, inpu
     import cProfile
     import pstats
 
+    products = gemm_products(tuple(hidden), latent, batch, input_dim)
     run(max(3, steps // 10))  # warm
-    totals = []
+    products()
+    totals, gemms = [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
         run(steps)
         totals.append((time.perf_counter() - t0) / steps)
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            products()
+        gemms.append((time.perf_counter() - t0) / steps)
     spent, depth = {}, [0]
     names = [n for n in PROFILED if hasattr(backend, n)]
     per_block = {n: [] for n in names}
@@ -181,9 +199,10 @@ def profile_step(run, backend, hidden, latent, batch, steps=100, repeats=5, inpu
         t0 = time.perf_counter()
         rng.random((batch, input_dim), dtype=np.float32)
         draws.append(time.perf_counter() - t0)
-    total, gemm = median(totals), time_gemms(tuple(hidden), latent, batch)
-    return {"total_s": total, "total_s_blocks": totals, "gemm_s": gemm,
-            "fraction_of_gemm_bound": gemm / total, "kernels_s": kernels,
+    total, gemm = median(totals), median(gemms)
+    return {"total_s": total, "total_s_blocks": totals, "gemm_s": gemm, "gemm_s_blocks": gemms,
+            "fraction_of_gemm_bound": median(g / t for g, t in zip(gemms, totals)),
+            "kernels_s": kernels,
             "rest_s": total - gemm - sum(kernels.values()), "uniform_draws_s": median(draws),
             "python_calls_per_step": calls, "steps": steps, "repeats": repeats}
 
@@ -616,7 +635,8 @@ def measure_profiles(scripts=None, threads=(1, 2), model="784-400-20", batch=128
 
 def summarize_profiles(results):
     """{(label, threads): one profile}: per label and thread count the medians over the rounds
-    (total, GEMM, each kernel; the rest recomputed from them), and "paired_total_ratio": for a
+    (total, GEMM, each kernel and the fraction of the GEMM bound; the rest recomputed from
+    total, GEMM and kernels), and "paired_total_ratio": for a
     second label, the median over rounds of (its total / the first label's total)."""
     groups = {}
     for row in results["rows"]:
@@ -626,12 +646,13 @@ def summarize_profiles(results):
         names = sorted({n for r in rows for n in r["kernels_s"]})
         kernels = {n: median(r["kernels_s"].get(n, 0.0) for r in rows) for n in names}
         total, gemm = median(r["total_s"] for r in rows), median(r["gemm_s"] for r in rows)
+        fractions = [r["fraction_of_gemm_bound"] for r in rows]
         out[key] = {"label": key[0], "threads": key[1], "total_s": total, "gemm_s": gemm,
-                    "fraction_of_gemm_bound": gemm / total, "kernels_s": kernels,
+                    "fraction_of_gemm_bound": median(fractions), "kernels_s": kernels,
                     "rest_s": total - gemm - sum(kernels.values()),
                     "uniform_draws_s": median(r["uniform_draws_s"] for r in rows),
                     "python_calls_per_step": median(r["python_calls_per_step"] for r in rows),
-                    "fractions_by_round": [r["gemm_s"] / r["total_s"] for r in rows],
+                    "fractions_by_round": fractions,
                     "loadavg_1min": [x for r in rows for x in r["loadavg_1min"]]}
     labels = list(dict.fromkeys(r["label"] for r in results["rows"]))
     for (label, n), prof in out.items():
