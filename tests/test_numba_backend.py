@@ -70,26 +70,16 @@ def _adam_arrays(shapes, dtype, seed):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("threads", [1, 2])
-def test_adam_step_of_a_whole_model_equals_reference(monkeypatch, dtype, threads):
-    """One kernel call for every parameter, cut into chunks for two threads or not: the
-    reference's numbers, and with two threads exactly the one-thread numbers."""
-    from vaelite.backends import numba_backend
-    monkeypatch.setattr(numba_backend, "_threads", lambda: threads)
-    monkeypatch.setattr(numba_backend, "SPLIT_MIN", 100)  # split even these small arrays
+def test_adam_step_of_a_whole_model_equals_reference(dtype):
+    """One kernel call for every parameter: the reference's numbers."""
     shapes = [(64, 40), (40,), (40, 6), (6,), (3, 40), (40,), (40, 64), (64,), ()]
     ref, twin = _adam_arrays(shapes, dtype, 0), _adam_arrays(shapes, dtype, 0)
     for t in range(1, 4):
         REF.adam_step(*ref, 1e-3, 0.9, 0.999, 1e-8, t)
         NUMBA.adam_step(*twin, 1e-3, 0.9, 0.999, 1e-8, t)
-    serial = _adam_arrays(shapes, dtype, 0)
-    monkeypatch.setattr(numba_backend, "_threads", lambda: 1)
-    for t in range(1, 4):
-        NUMBA.adam_step(*serial, 1e-3, 0.9, 0.999, 1e-8, t)
     for kind in (0, 2, 3):  # p, m, v
-        for r, w, s in zip(ref[kind], twin[kind], serial[kind]):
+        for r, w in zip(ref[kind], twin[kind]):
             np.testing.assert_allclose(w, r, **tol(dtype, 1e-3))
-            np.testing.assert_array_equal(w, s)
 
 
 def test_adam_twin_stores_subnormal_first_moments_as_zero():
@@ -126,24 +116,6 @@ def test_adam_twin_computes_float32_in_float32():
     wp -= lr * (wm * inv_c1) / (np.sqrt(wv * inv_c2) + eps)
     for got, expected in zip((p, m, v), want):
         np.testing.assert_array_equal(got, expected)
-
-
-def test_split_covers_the_range_once_and_reraises(monkeypatch):
-    from vaelite.backends import numba_backend
-    monkeypatch.setattr(numba_backend, "_threads", lambda: 2)
-    monkeypatch.setattr(numba_backend, "SPLIT_MIN", 10)
-    seen = np.zeros(1000, dtype=int)
-
-    def work(start, stop):
-        seen[start:stop] += 1
-    numba_backend._split(1000, work)
-    assert (seen == 1).all()
-
-    def fails(start, stop):
-        if start == 0:
-            raise ValueError("piece 0")
-    with pytest.raises(ValueError, match="piece 0"):
-        numba_backend._split(1000, fails)
 
 
 def test_adam_step_falls_back_for_strided_arrays():

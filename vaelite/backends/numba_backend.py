@@ -6,10 +6,6 @@ It falls back to the reference where a twin does not apply (an array that is not
 mixed dtypes, other dimensions), so every call gives the reference's numbers.
 """
 import importlib.util
-import itertools
-import os
-import queue
-import threading
 
 import numpy as np
 
@@ -33,76 +29,6 @@ def _adam_applies(params, grads, ms, vs):
             if a.shape != p.shape or a.dtype != dtype or not a.flags.c_contiguous:
                 return False
     return dtype.kind == "f"
-
-
-# ---- a second thread for the elementwise kernels ----
-#
-# The matrix products use every core (BLAS threads); a serial kernel between them uses one, and
-# the others wait. The kernels release the GIL (``nogil=True``), so a large one can be cut into
-# pieces that this thread and one helper thread take in turn (the helper sleeps on a queue
-# between calls, so it never competes with BLAS). Each element is computed by the same code
-# whichever thread takes it: the numbers do not depend on the split. Used when Numba may use
-# more than one thread (``NUMBA_NUM_THREADS``, which defaults to the number of cores), and only
-# by Adam (about 650,000 elements for the 784-400-20 VAE): handing work over costs time here
-# (waking a thread while BLAS's idle threads still spin on the other core), and the Bernoulli
-# NLL and the binarization (about 160 microseconds each) lost about what they gained that way,
-# measured on the 2-core development machine.
-SPLIT_MIN = 50_000  # elements: below this, handing work to the helper costs more than it saves
-_helper = None
-
-
-class _Helper:
-    """A daemon thread that runs the functions put on its queue."""
-
-    def __init__(self):
-        self.pid = os.getpid()  # a forked child has no such thread: it makes its own
-        self.tasks = queue.SimpleQueue()
-        threading.Thread(target=self._serve, name="vaelite-numba-helper", daemon=True).start()
-
-    def _serve(self):
-        while True:
-            self.tasks.get()()
-
-
-def _threads():
-    import numba
-
-    return numba.config.NUMBA_NUM_THREADS
-
-
-def _start_helper():
-    global _helper
-    if _helper is None or _helper.pid != os.getpid():
-        _helper = _Helper()
-    return _helper
-
-
-def _split(n, work, chunks=8):
-    """work(start, stop) over the range 0..n of elements: at once in this thread for fewer
-    than ``SPLIT_MIN`` elements or one thread, else in ``chunks`` pieces taken in turn by this
-    thread and the helper. Returns when every piece is done; this thread never waits for a
-    helper that has not started (on a busy machine it may take every piece itself)."""
-    if n < max(SPLIT_MIN, chunks) or _threads() < 2:
-        work(0, n)
-        return
-    bounds = [n * k // chunks for k in range(chunks + 1)]
-    taken, finished = itertools.count(), itertools.count(1)  # next() is atomic under the GIL
-    all_done, errors = threading.Event(), []
-
-    def take_pieces():
-        while (k := next(taken)) < chunks:
-            try:
-                work(bounds[k], bounds[k + 1])
-            except BaseException as err:  # raised again in the caller's thread
-                errors.append(err)
-            if next(finished) == chunks:
-                all_done.set()
-
-    _start_helper().tasks.put(take_pieces)
-    take_pieces()
-    all_done.wait()
-    if errors:
-        raise errors[0]
 
 
 class NumbaBackend(NumpyBackend):
@@ -224,9 +150,7 @@ class NumbaBackend(NumpyBackend):
         flat = [tuple(a.reshape(-1) for a in arrays) for arrays in (params, grads, ms, vs)]
         constants = (c(beta1), c(1 - beta1), c(beta2), c(1 - beta2), c(lr),
                      c(1 / (1 - beta1**t)), c(1 / (1 - beta2**t)), c(eps), np.finfo(dtype).tiny)
-        kernel = jit(adam.adam_update_numba)
-        _split(sum(p.size for p in params),
-               lambda start, stop: kernel(*flat, *constants, start, stop))
+        jit(adam.adam_update_numba)(*flat, *constants)
 
     def logsumexp(self, a, axis):
         if a.ndim != 2 or a.dtype.kind != "f" or axis not in (0, 1, -1, -2):

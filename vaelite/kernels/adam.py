@@ -6,15 +6,14 @@
 The NumPy reference makes about eight passes over each array, each allocating a temporary as
 large as the parameter; the Numba twin reads g, m, v, p once and writes m, v, p once. It takes
 every parameter of the model at once (one call per step instead of one per array), as tuples of
-flattened arrays, and a range of elements of the arrays laid end to end, so that two threads can
-each update a part.
+flattened arrays.
 """
 import numpy as np
 
 
 def adam_update_numba(ps, gs, ms, vs, beta1, one_minus_beta1, beta2, one_minus_beta2, lr,
-                      inv_c1, inv_c2, eps, tiny, start, stop):
-    """One Adam step of the elements start..stop of the parameters laid end to end.
+                      inv_c1, inv_c2, eps, tiny):
+    """One Adam step of every parameter.
     ``ps, gs, ms, vs``: tuples of 1-D arrays (parameter k is ps[k], its gradient gs[k], ...),
     in the reference's order of operations. The constants arrive in the arrays' dtype (float32
     math stays float32); inv_c1 = 1 / (1 - b1^t) and inv_c2 = 1 / (1 - b2^t) are the bias
@@ -27,16 +26,9 @@ def adam_update_numba(ps, gs, ms, vs, beta1, one_minus_beta1, beta2, one_minus_b
     went from 0.7 to 6.7 ms a step once 60,000 m values were subnormal). The step that a
     subnormal m would still make, lr * m_hat / (sqrt(v_hat) + eps), is below 1e-30 and does not
     change a float32 parameter larger than about 1e-23 in size."""
-    offset = 0
     for k in range(len(ps)):
-        size = ps[k].size
-        lo, hi = max(start - offset, 0), min(stop - offset, size)  # this array's share
-        offset += size
-        if lo >= hi:
-            continue
-        # slices with a plain loop over them: a loop LLVM vectorises
-        p, g, m, v = ps[k][lo:hi], gs[k][lo:hi], ms[k][lo:hi], vs[k][lo:hi]
-        for i in range(p.size):
+        p, g, m, v = ps[k], gs[k], ms[k], vs[k]
+        for i in range(p.size):  # a plain loop over 1-D arrays: LLVM vectorises it
             gi = g[i]
             mi = beta1 * m[i] + one_minus_beta1 * gi
             vi = beta2 * v[i] + one_minus_beta2 * gi * gi
