@@ -636,8 +636,8 @@ def measure_profiles(scripts=None, threads=(1, 2), model="784-400-20", batch=128
 def summarize_profiles(results):
     """{(label, threads): one profile}: per label and thread count the medians over the rounds
     (total, GEMM, each kernel and the fraction of the GEMM bound; the rest recomputed from
-    total, GEMM and kernels), and "paired_total_ratio": for a
-    second label, the median over rounds of (its total / the first label's total)."""
+    total, GEMM and kernels), and "paired_total_ratio": for a second label, the median over
+    rounds of (its total / the first label's total)."""
     groups = {}
     for row in results["rows"]:
         groups.setdefault((row["label"], row["threads"]), []).append(row)
